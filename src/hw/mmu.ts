@@ -1,0 +1,205 @@
+/**
+ * The MMU: a modeled TLB plus the two-level page walk.
+ *
+ * The modeled TLB is direct-mapped with TLB_ENTRIES entries indexed by virtual page number. Each entry holds
+ * the page's frame and its effective permission (PDE & PTE). A miss walks the tables (2 memory references)
+ * and refills the entry; only misses and walks are priced, so they are what we count.
+ *
+ * For speed the generated code does not consult the modeled entry directly: it reads four "fast tag" arrays
+ * (supervisor read/write, user read/write) that hold the VPN where that access is allowed without further
+ * checks, and -1 elsewhere. A fast tag is only ever set from a valid modeled entry, and every flush clears
+ * it, so fast hits are exactly modeled hits. Writes to a frame that holds translated code are kept off the
+ * fast path so the translator can invalidate (like QEMU's TLB_NOTDIRTY); that never counts as a miss.
+ *
+ * Without paging (CTRL.PG = 0) translation is the identity, entries are filled the same way, and user mode
+ * may access all memory. An access beyond the end of physical memory is a machine check.
+ */
+import {
+  CR_CTRL,
+  CTRL_PG,
+  MODE_USER,
+  PAGE_MASK,
+  PAGE_SHIFT,
+  PF_FETCH,
+  PF_PROTECTION,
+  PF_USER,
+  PF_WRITE,
+  PTE_P,
+  PTE_U,
+  PTE_W,
+  VEC_PAGE_FAULT,
+} from '../isa/arch.js';
+import type { CpuState } from './cpu.js';
+import type { PhysicalMemory } from './memory.js';
+
+export const TLB_ENTRIES = 64;
+export const TLB_MASK = TLB_ENTRIES - 1;
+
+export const ACCESS_READ = 0;
+export const ACCESS_WRITE = 1;
+export const ACCESS_FETCH = 2;
+export type Access = typeof ACCESS_READ | typeof ACCESS_WRITE | typeof ACCESS_FETCH;
+
+/** Not an architectural vector: an access outside physical memory stops the machine ("machine check"). */
+export const VEC_MACHINE_CHECK = 18;
+
+/** The exception an instruction raised: written by the MMU, the system operations and the generated code. */
+export class FaultInfo {
+  vector = 0;
+  code = 0;
+  /** Faulting address (page faults: the virtual address, saved to cr2 on delivery). */
+  addr = 0;
+  /** Extra explanation for non-architectural stops (machine check). */
+  message = '';
+
+  set(vector: number, code: number, addr: number, message = ''): void {
+    this.vector = vector;
+    this.code = code;
+    this.addr = addr;
+    this.message = message;
+  }
+}
+
+export class Mmu {
+  /** Modeled TLB: VPN per entry (-1 = invalid), effective permission bits, frame base address. */
+  readonly vpn = new Int32Array(TLB_ENTRIES).fill(-1);
+  readonly perm = new Int32Array(TLB_ENTRIES);
+  readonly phys = new Int32Array(TLB_ENTRIES);
+  /** Fast tags indexed by mode (0 supervisor, 1 user). */
+  readonly fastRead: readonly [Int32Array, Int32Array] = [
+    new Int32Array(TLB_ENTRIES).fill(-1),
+    new Int32Array(TLB_ENTRIES).fill(-1),
+  ];
+  readonly fastWrite: readonly [Int32Array, Int32Array] = [
+    new Int32Array(TLB_ENTRIES).fill(-1),
+    new Int32Array(TLB_ENTRIES).fill(-1),
+  ];
+
+  /** Frames holding translated code (set by a translator); writes to them call onCodeWrite. */
+  codeFrames: Uint8Array | null = null;
+  onCodeWrite: ((pa: number, size: number) => void) | null = null;
+
+
+  // Counters (plain fields: read by the metrics layer).
+  walks = 0;
+  walkRefs = 0;
+  flushes = 0;
+  invalidations = 0;
+
+  constructor(
+    private readonly cpu: CpuState,
+    private readonly mem: PhysicalMemory,
+    /** Where a failed translation records its exception (shared with the machine). */
+    private readonly fault: FaultInfo,
+  ) {}
+
+  flush(): void {
+    this.vpn.fill(-1);
+    this.clearFast();
+    this.flushes++;
+  }
+
+  /** invlpg: drop the entry for one virtual address (if it is cached). */
+  invalidate(va: number): void {
+    const vpn = va >>> PAGE_SHIFT;
+    const x = vpn & TLB_MASK;
+    this.invalidations++;
+    if (this.vpn[x] === vpn) {
+      this.vpn[x] = -1;
+      this.fastRead[0][x] = this.fastRead[1][x] = this.fastWrite[0][x] = this.fastWrite[1][x] = -1;
+    }
+  }
+
+  /** Clear the fast tags only (e.g. after marking a frame as holding code); the modeled TLB is untouched. */
+  clearFast(): void {
+    this.fastRead[0].fill(-1);
+    this.fastRead[1].fill(-1);
+    this.fastWrite[0].fill(-1);
+    this.fastWrite[1].fill(-1);
+  }
+
+  pagingEnabled(): boolean {
+    return (this.cpu.cr[CR_CTRL] & CTRL_PG) !== 0;
+  }
+
+  /**
+   * Translate a virtual address for an access in a mode. Returns the physical address, or -1 with
+   * the exception recorded in the shared FaultInfo (page fault or machine check).
+   */
+  translate(va: number, access: Access, mode: number): number {
+    const vpn = va >>> PAGE_SHIFT;
+    const x = vpn & TLB_MASK;
+    if (this.vpn[x] !== vpn && !this.fill(va, access, mode)) return -1;
+    const perm = this.perm[x];
+    const user = mode === MODE_USER;
+    if ((user && (perm & PTE_U) === 0) || (access === ACCESS_WRITE && (perm & PTE_W) === 0)) {
+      return this.pageFault(va, PF_PROTECTION, access, mode);
+    }
+    const frame = this.phys[x];
+    const code = this.codeFrames !== null && this.codeFrames[frame >>> PAGE_SHIFT] !== 0;
+    // Publish fast tags for the accesses this entry allows.
+    this.fastRead[0][x] = vpn;
+    this.fastRead[1][x] = (perm & PTE_U) !== 0 ? vpn : -1;
+    this.fastWrite[0][x] = (perm & PTE_W) !== 0 && !code ? vpn : -1;
+    this.fastWrite[1][x] = (perm & (PTE_W | PTE_U)) === (PTE_W | PTE_U) && !code ? vpn : -1;
+    const pa = frame | (va & PAGE_MASK);
+    if (code && access === ACCESS_WRITE && this.onCodeWrite !== null) this.onCodeWrite(pa, 4);
+    return pa;
+  }
+
+  /** Walk the tables (or map identically without paging) and fill the TLB entry for va. */
+  private fill(va: number, access: Access, mode: number): boolean {
+    const vpn = va >>> PAGE_SHIFT;
+    const x = vpn & TLB_MASK;
+    let frame: number;
+    let perm: number;
+    if (!this.pagingEnabled()) {
+      frame = vpn << PAGE_SHIFT;
+      perm = PTE_W | PTE_U;
+    } else {
+      this.walks++;
+      const pdeAddr = (this.cpu.cr[3] & ~PAGE_MASK) + ((va >>> 22) << 2);
+      if (!this.inRam(pdeAddr, va, 'page-directory entry')) return false;
+      const pde = this.mem.i32[pdeAddr >>> 2];
+      this.walkRefs++;
+      if ((pde & PTE_P) === 0) return this.pageFault(va, 0, access, mode) >= 0;
+      const pteAddr = (pde & ~PAGE_MASK) + (((va >>> PAGE_SHIFT) & 0x3ff) << 2);
+      if (!this.inRam(pteAddr, va, 'page-table entry')) return false;
+      const pte = this.mem.i32[pteAddr >>> 2];
+      this.walkRefs++;
+      if ((pte & PTE_P) === 0) return this.pageFault(va, 0, access, mode) >= 0;
+      frame = pte & ~PAGE_MASK;
+      perm = pde & pte & (PTE_W | PTE_U);
+    }
+    if (!this.inRam(frame, va, 'page frame')) return false;
+    // Replacing an entry must drop the fast tags that belonged to the old one.
+    this.fastRead[0][x] = this.fastRead[1][x] = this.fastWrite[0][x] = this.fastWrite[1][x] = -1;
+    this.vpn[x] = vpn;
+    this.perm[x] = perm;
+    this.phys[x] = frame;
+    return true;
+  }
+
+  private inRam(pa: number, va: number, what: string): boolean {
+    if (pa >>> 0 < this.mem.size) return true;
+    this.fault.set(
+      VEC_MACHINE_CHECK,
+      0,
+      va,
+      `${what} at physical address 0x${(pa >>> 0).toString(16)} is outside physical memory ` +
+      `(${this.mem.size} bytes), reached translating virtual address 0x${(va >>> 0).toString(16)}`,
+    );
+    return false;
+  }
+
+  /** Record a page fault; always returns -1. */
+  private pageFault(va: number, protection: number, access: Access, mode: number): number {
+    const code =
+      protection |
+      (access === ACCESS_WRITE ? PF_WRITE : 0) |
+      (access === ACCESS_FETCH ? PF_FETCH : 0) |
+      (mode === MODE_USER ? PF_USER : 0);
+    this.fault.set(VEC_PAGE_FAULT, code, va);
+    return -1;
+  }
+}
