@@ -176,8 +176,11 @@ function portOut(m: Machine, w: number): number {
   const port = w & 0xffff;
   const exit = m.vmxIntercept('out', port);
   if (exit !== 0) return exit;
-  const replan = m.portWrite(port, m.cpu.regs[(w >>> 16) & 15]);
+  // Retire first: the device sees the clock with this instruction counted ("N instructions from now"
+  // starts after the out).
+  const value = m.cpu.regs[(w >>> 16) & 15];
   retireNext(m);
+  const replan = m.portWrite(port, value);
   return replan === PORT_REPLAN ? SYS_RETIRED | SYS_BREAK : SYS_RETIRED;
 }
 

@@ -3,7 +3,7 @@
  * Driven entirely by the instruction table's operand lists.
  */
 import { CR_NAMES, SP, FP } from './arch.js';
-import { decode } from './encoding.js';
+import { decode, encode, type InsnFields } from './encoding.js';
 
 export function regName(n: number): string {
   if (n === SP) return 'sp';
@@ -17,10 +17,37 @@ export function crName(n: number): string {
 
 const hex = (v: number): string => `0x${(v >>> 0).toString(16)}`;
 
-/** Disassemble one word at `address`. Undefined opcodes come out as `.word 0x…`. */
+/** The fields an instruction's operands use (so unused bits are left out when re-encoding). */
+function usedFields(word: number): InsnFields | null {
+  const d = decode(word);
+  if (!d.def) return null;
+  const f: InsnFields = {};
+  for (const k of d.def.operands) {
+    if (k === 'rd' || k === 'crd') f.rd = d.rd;
+    else if (k === 'rs' || k === 'crs') f.rs = d.rs;
+    else if (k === 'rt') f.rt = d.rt;
+    else if (k === 'mem') {
+      f.rs = d.rs;
+      f.imm = d.imm;
+    } else f.imm = d.imm;
+  }
+  return f;
+}
+
+/** True when `word` is exactly what the assembler produces for some instruction (unused bits zero). */
+export function isCanonical(word: number): boolean {
+  const d = decode(word);
+  const f = usedFields(word);
+  return d.def !== undefined && f !== null && encode(d.def, f) === (word | 0);
+}
+
+/**
+ * Disassemble one word at `address`. Undefined opcodes, and words whose unused bits are not zero (data that
+ * happens to look like an instruction), come out as `.word 0x…`, so the text always assembles back to `word`.
+ */
 export function disassemble(word: number, address: number): string {
   const d = decode(word);
-  if (!d.def) return `.word ${hex(word)}`;
+  if (!d.def || !isCanonical(word)) return `.word ${hex(word)}`;
   const ops = d.def.operands.map((k) => {
     switch (k) {
       case 'rd':
