@@ -181,6 +181,38 @@ ${vectors({ 32: 'tick' })}`);
   });
 });
 
+describe('the block device', () => {
+  it('reads a sector into memory by DMA and raises its interrupt 200 + 50 per sector instructions later', () => {
+    const disk = new Uint8Array(4 * 512);
+    new DataView(disk.buffer).setUint32(512 + 8, 0xfeedf00d, true); // sector 1, offset 8
+    // The command out is instruction k; it completes at k + 250. sti (k+1) and hlt (k+2) retire first,
+    // so the CPU idles 248 ticks.
+    const { r, m } = runAsm(`${PRELUDE}
+        movi r1, 1
+        out  0x30, r1          ; sector 1
+        li   r1, 0x50000
+        out  0x31, r1          ; DMA address
+        movi r1, 1
+        out  0x32, r1          ; one sector
+        out  0x35, r1          ; interrupt on completion
+        out  0x33, r1          ; command 1: read
+        sti
+        hlt
+disk:   in   r2, 0x34          ; status
+        li   r3, 0x50008
+        ldw  r4, [r3]
+        li   r3, LOG
+        stw  r4, [r3]
+        out  0xf0, r2
+${vectors({ 48: 'disk' })}`, { disk });
+    expect([r.status, r.exitCode]).toEqual(['exited', 0]); // status 0 = ready
+    expect(peek(m, LOG) >>> 0).toBe(0xfeedf00d);
+    expect(r.counters.exceptions).toEqual({ disk: 1 });
+    expect(r.counters.idleTicks).toBe(248);
+    expect(r.counters.diskCommands).toBe(1);
+  });
+});
+
 describe('paging and page faults', () => {
   /** Identity-map the first 4 MiB (user, writable), then unmap page 0x300 and make page 0x301 read-only. */
   const PAGING = `

@@ -67,9 +67,12 @@ export interface BareRun {
 }
 
 /** Assemble and run on bare metal. */
-export function runAsm(source: string, opts: { budget?: number; isa?: IsaVariant; defines?: Record<string, number> } = {}): BareRun {
+export function runAsm(
+  source: string,
+  opts: { budget?: number; isa?: IsaVariant; defines?: Record<string, number>; disk?: Uint8Array } = {},
+): BareRun {
   const a = asm(source, opts.defines);
-  const m = bareMachine(a.image, { isa: opts.isa, memoryBytes: 1 << 22 });
+  const m = bareMachine(a.image, { isa: opts.isa, memoryBytes: 1 << 22, disk: opts.disk });
   m.run(opts.budget ?? 10_000_000);
   const sym = (name: string): number => {
     const v = a.symbols.get(name);

@@ -1,0 +1,91 @@
+/** The asm, disasm and run commands: output, exit statuses and error messages. */
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { cli } from '../support/cli.js';
+
+const HELLO = 'workloads/programs/hello.s';
+const dir = mkdtempSync(join(tmpdir(), 'virtstrat-cli-'));
+const file = (name: string, text: string): string => {
+  const p = join(dir, name);
+  writeFileSync(p, text);
+  return p;
+};
+
+describe('virtstrat run', () => {
+  it('prints the hello-world through the console port and exits 0', async () => {
+    const r = await cli('run', HELLO);
+    expect(r.code).toBe(0);
+    expect(r.out).toBe('Hello from VS32!\n');
+    expect(r.err).toMatch(/exited with exit code 0 after \d+ instructions/);
+  });
+  it('--json prints status, console, counters.guestInstructions and the final registers', async () => {
+    const r = await cli('run', HELLO, '--json');
+    const j = JSON.parse(r.out);
+    expect(j.status).toBe('exited');
+    expect(j.console).toBe('Hello from VS32!\n');
+    // li (2) + 17 characters × 6 instructions + the final ldb/cmpi/beq (3) + movi/out (2)
+    expect(j.counters.guestInstructions).toBe(2 + 17 * 6 + 3 + 2);
+    expect(j.registers.r).toHaveLength(16);
+    expect(typeof j.registers.pc).toBe('number');
+  });
+  it('a runaway program stops at --budget with status budget-exhausted and exit status 1', async () => {
+    const r = await cli('run', file('spin.s', 'spin: jmp spin\n'), '--budget', '5000', '--json');
+    expect(r.code).toBe(1);
+    expect(JSON.parse(r.out)).toMatchObject({ status: 'budget-exhausted', counters: { guestInstructions: 5000 } });
+  });
+  it('--isa classic is accepted (rdmode stays legal in supervisor mode)', async () => {
+    const src = file('mode.s', 'rdmode r1\nmovi r2, 0\nout 0xf0, r1\n');
+    expect(JSON.parse((await cli('run', src, '--json', '--isa', 'classic')).out).exitCode).toBe(0);
+  });
+  it('assembler errors are all printed as file:line:column with exit status 1', async () => {
+    const r = await cli('run', file('bad.s', 'nop\nad r1, r2, r3\naddi r1, r2, 70000\n'));
+    expect(r.code).toBe(1);
+    expect(r.err).toMatch(/bad\.s:2:1: error: unknown instruction 'ad'/);
+    expect(r.err).toMatch(/bad\.s:3:\d+: error: .*70000/);
+    expect(r.err).toMatch(/2 errors in/);
+  });
+  it('a missing file is a run failure (1), not a crash', async () => {
+    const r = await cli('run', join(dir, 'nope.s'));
+    expect(r.code).toBe(1);
+    expect(r.err).toMatch(/nope\.s/);
+  });
+});
+
+describe('usage errors exit 2 and list what is valid', () => {
+  it('an unknown flag lists the valid flags', async () => {
+    const r = await cli('run', HELLO, '--bogus');
+    expect(r.code).toBe(2);
+    expect(r.err).toMatch(/unknown option '--bogus'.*--json.*--budget.*--isa/);
+  });
+  it('a bad --isa value lists the valid values', async () => {
+    const r = await cli('run', HELLO, '--isa', 'x86');
+    expect([r.code, r.err]).toEqual([2, expect.stringMatching(/'x86' is not valid\. Valid values: default, classic/)]);
+  });
+  it('a bad --budget value says what is expected', async () => {
+    expect((await cli('run', HELLO, '--budget', 'lots')).err).toMatch(/not a whole number/);
+  });
+  it('an unknown command lists the commands', async () => {
+    const r = await cli('frobnicate');
+    expect(r.code).toBe(2);
+    expect(r.err).toMatch(/Valid commands: .*asm.*disasm.*run/);
+  });
+});
+
+describe('virtstrat asm and disasm', () => {
+  it('the disassembly of a program assembles back to the same image', async () => {
+    const listing = (await cli('disasm', HELLO)).out;
+    const again = await cli('asm', file('again.s', listing), '-o', join(dir, 'again.bin'));
+    expect(again.code).toBe(0);
+    const original = await cli('asm', HELLO, '-o', join(dir, 'hello.bin'));
+    expect(original.code).toBe(0);
+    const { readFileSync } = await import('node:fs');
+    expect(Buffer.compare(readFileSync(join(dir, 'again.bin')), readFileSync(join(dir, 'hello.bin')))).toBe(0);
+  });
+  it('-D defines a symbol for conditional assembly', async () => {
+    const src = file('cond.s', '.ifdef FAST\nmovi r1, 1\n.else\nmovi r1, 2\n.endif\nout 0xf0, r1\n');
+    expect(JSON.parse((await cli('run', src, '--json', '-D', 'FAST')).out).exitCode).toBe(1);
+    expect(JSON.parse((await cli('run', src, '--json')).out).exitCode).toBe(2);
+  });
+});
