@@ -3,13 +3,15 @@
  *   0 success; 1 the run failed (assembler errors, unreadable file, guest did not finish); 2 usage error.
  * Output goes through `io` so tests can capture it.
  */
-import { readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { ISA_VARIANTS, type IsaVariant } from '../src/isa/arch.js';
 import { assembleFile, formatError, type AssembleResult } from '../src/asm/index.js';
 import { disassemble } from '../src/isa/disasm.js';
 import { interpreterSource } from '../src/hw/interp.js';
 import { DEFAULT_BUDGET, runBare, type RunResult } from '../src/run/reference.js';
 import { DEFAULT_MEMORY_BYTES, MAX_MEMORY_BYTES } from '../src/hw/memory.js';
+import { BuildError, buildProgram } from '../src/workload/build.js';
+import { WORKLOAD_NAMES, WORKLOADS, workloadByName, type WorkloadSpec } from '../workloads/manifest.js';
 import {
   choice,
   helpText,
@@ -102,6 +104,7 @@ function listing(image: Uint8Array): string {
 
 const RUN_FLAGS: FlagSpecs = {
   json: { type: 'boolean', help: 'print the result object as JSON' },
+  scale: { type: 'string', value: 'N', help: "workload size (default: the workload's default scale)" },
   budget: { type: 'string', value: 'N', help: `stop after N instructions (default ${DEFAULT_BUDGET})` },
   isa: { type: 'string', value: ISA_VARIANTS.join('|'), help: 'ISA variant (default: default)' },
   memory: { type: 'string', value: 'BYTES', help: `physical memory size (default ${DEFAULT_MEMORY_BYTES})` },
@@ -109,16 +112,56 @@ const RUN_FLAGS: FlagSpecs = {
   ...HELP_FLAG,
 };
 
-function printRun(r: RunResult, json: boolean, io: Io): number {
-  const ok = r.status === 'exited' || r.status === 'halted';
+/** The workload check: does the console output equal what the manifest says it must print? */
+export interface WorkloadCheck {
+  workload: string;
+  scale: number;
+  passed: boolean;
+}
+
+function printRun(r: RunResult, json: boolean, io: Io, check?: WorkloadCheck): number {
+  const ok = (r.status === 'exited' || r.status === 'halted') && (check?.passed ?? true);
   if (json) {
-    io.out(`${JSON.stringify(r, null, 2)}\n`);
+    io.out(`${JSON.stringify(check ? { ...r, check } : r, null, 2)}\n`);
   } else {
     io.out(r.console);
     const code = r.exitCode !== null ? ` with exit code ${r.exitCode}` : '';
     io.err(`[virtstrat] ${r.status}${code} after ${r.counters.guestInstructions} instructions: ${r.message}\n`);
+    if (check) {
+      io.err(
+        check.passed
+          ? `[virtstrat] output matches the expected output of ${check.workload} at scale ${check.scale}\n`
+          : `[virtstrat] output DIFFERS from the expected output of ${check.workload} at scale ${check.scale}\n`,
+      );
+    }
   }
   return ok ? 0 : 1;
+}
+
+/** A positional argument is a workload name, or a path to an assembly file. */
+export interface RunTarget {
+  image: Uint8Array;
+  workload?: WorkloadSpec;
+  scale?: number;
+}
+
+function resolveTarget(arg: string, values: Parsed['values'], io: Io): RunTarget {
+  const workload = workloadByName(arg);
+  if (workload) {
+    const scale = positiveInt('scale', values.scale as string | undefined, workload.defaultScale);
+    try {
+      const built = buildProgram({ program: workload.program, scale, build: 'native', kernelOptions: workload.kernelOptions });
+      return { image: built.image, workload, scale };
+    } catch (err) {
+      if (err instanceof BuildError) throw new RunError(err.message);
+      throw err;
+    }
+  }
+  if (values.scale !== undefined) throw new UsageError('--scale applies to workloads, not to assembly files');
+  if (!arg.endsWith('.s') && !existsSync(arg)) {
+    throw new UsageError(`'${arg}' is neither a workload nor a file. Valid workloads: ${WORKLOAD_NAMES.join(', ')}`);
+  }
+  return { image: assembleOrFail(arg, parseDefines(values), io).image };
 }
 
 export const COMMANDS: Record<string, Command> = {
@@ -156,23 +199,54 @@ export const COMMANDS: Record<string, Command> = {
     },
   },
   run: {
-    usage: 'virtstrat run <file.s> [--json] [--budget N] [--isa default|classic]',
-    summary: 'Assemble a program and run it on the bare hardware model (the reference run).',
+    usage: 'virtstrat run <workload|file.s> [--scale N] [--json] [--budget N] [--isa default|classic]',
+    summary: 'Run a workload (by name) or an assembly file on the bare hardware model (the reference run).',
     flags: RUN_FLAGS,
     run(args, io) {
-      const path = oneFile('run', args);
+      const arg = oneFile('run', args);
       const isa: IsaVariant = choice('isa', args.values.isa as string | undefined, ISA_VARIANTS, 'default');
       const budget = positiveInt('budget', args.values.budget as string | undefined, DEFAULT_BUDGET);
       const memoryBytes = positiveInt('memory', args.values.memory as string | undefined, DEFAULT_MEMORY_BYTES, MAX_MEMORY_BYTES);
-      const image = assembleOrFail(path, parseDefines(args.values), io).image;
+      const target = resolveTarget(arg, args.values, io);
       let r: RunResult;
       try {
-        r = runBare(image, { isa, budget, memoryBytes });
+        r = runBare(target.image, { isa, budget, memoryBytes });
       } catch (err) {
         if (err instanceof RangeError) throw new RunError(err.message);
         throw err;
       }
-      return printRun(r, args.values.json === true, io);
+      const check =
+        target.workload && target.scale !== undefined
+          ? { workload: target.workload.name, scale: target.scale, passed: r.console === target.workload.expected(target.scale) }
+          : undefined;
+      return printRun(r, args.values.json === true, io, check);
+    },
+  },
+  list: {
+    usage: 'virtstrat list [--json]',
+    summary: 'List the workloads: name, default scale and purpose.',
+    flags: { json: { type: 'boolean', help: 'print as JSON' }, ...HELP_FLAG },
+    run(args, io) {
+      if (args.values.json === true) {
+        const rows = WORKLOADS.map((w) => ({
+          name: w.name,
+          purpose: w.purpose,
+          exposes: w.exposes,
+          defaultScale: w.defaultScale,
+          quickScale: w.quickScale,
+          scaleUnit: w.scaleUnit,
+          ...(w.paper ? { paper: w.paper } : {}),
+        }));
+        io.out(`${JSON.stringify({ workloads: rows }, null, 2)}\n`);
+        return 0;
+      }
+      const width = Math.max(...WORKLOADS.map((w) => w.name.length));
+      io.out('workloads (virtstrat run <name> [--scale N]):\n');
+      for (const w of WORKLOADS) {
+        const scale = `${w.defaultScale} ${w.scaleUnit}`;
+        io.out(`  ${w.name.padEnd(width)}  ${scale.padEnd(26)} ${w.purpose}\n`);
+      }
+      return 0;
     },
   },
   gen: {

@@ -127,8 +127,16 @@ class InterpEmit implements Emit {
     return `fa = (${expr}) & ${FLAGS_CONDITION_MASK}; fb = 0; fk = 1;`;
   }
   readonly mode = 'mode';
-  setIF(expr: string): string {
+  setIF(expr: string, shadow = false): string {
     if (expr === '0') return 'S.iflag = 0;';
+    if (shadow) {
+      // sti: when IF goes 0 -> 1, interrupts wait until the next instruction has retired. shadowEnd is the
+      // clock value at which that happens; the run loop delivers nothing before it.
+      return (
+        `if (S.iflag === 0) { S.iflag = 1; M.shadowEnd = M.clock + (ic - icMark) + 2; ` +
+        `if (M.irqPending !== 0 && limit > ic + 2) limit = ic + 2; }`
+      );
+    }
     // Re-plan after this instruction if an interrupt is waiting: lowering the limit ends the loop there.
     return `S.iflag = (${expr}) & 1; if (S.iflag !== 0 && M.irqPending !== 0) limit = ic + 1;`;
   }

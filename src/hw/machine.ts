@@ -70,6 +70,8 @@ export class Machine implements DmaPort {
   irqPending = 0;
   /** Set when an exception left the run loop under 'monitor' routing; the VMM reads `fault`. */
   trapped = false;
+  /** No interrupt is delivered while clock < shadowEnd (the instruction after an IF-enabling sti). */
+  shadowEnd = 0;
 
   // Counters: plain numeric fields.
   clock = 0;
@@ -196,7 +198,7 @@ export class Machine implements DmaPort {
 
   /** The vector of the highest-priority deliverable interrupt, or -1. */
   deliverableVector(): number {
-    if (this.irqPending === 0 || this.cpu.iflag === 0) return -1;
+    if (this.irqPending === 0 || this.cpu.iflag === 0 || this.clock < this.shadowEnd) return -1;
     const tpr = this.cpu.cr[CR_TPR] & 15;
     if ((this.irqPending & IRQ_DISK) !== 0 && VEC_DISK >> 4 > tpr) return VEC_DISK;
     if ((this.irqPending & IRQ_TIMER) !== 0 && VEC_TIMER >> 4 > tpr) return VEC_TIMER;
@@ -252,7 +254,10 @@ export class Machine implements DmaPort {
         );
         break;
       }
-      this.exec(this, Math.min(budget - retired, this.dev.nextEvent() - this.clock, EXEC_SLICE));
+      let limit = Math.min(budget - retired, this.dev.nextEvent() - this.clock, EXEC_SLICE);
+      // An interrupt held back by the sti shadow is taken right after the shadowed instruction.
+      if (this.irqPending !== 0 && this.clock < this.shadowEnd) limit = Math.min(limit, this.shadowEnd - this.clock);
+      this.exec(this, limit);
     }
     return this.status;
   }

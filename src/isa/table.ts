@@ -80,8 +80,11 @@ export interface Emit {
   setConditionFlags(expr: string): string;
   /** Expression: the current privilege mode (0 supervisor, 1 user) of the CPU running this code. */
   readonly mode: string;
-  /** Statement: set IF to (expr & 1); reports back to the run loop if an interrupt may now be deliverable. */
-  setIF(expr: string): string;
+  /**
+   * Statement: set IF to (expr & 1); reports back to the run loop if an interrupt may now be deliverable.
+   * With `shadow`, turning IF on holds interrupts off for one more instruction (x86's STI interrupt shadow).
+   */
+  setIF(expr: string, shadow?: boolean): string;
   /** Statement: an unprivileged sensitive instruction ran in user mode (fidelity oracle hook). */
   audit(detail: string): string;
   /** Statement: load a 32-bit word (aligned) or a byte (zero-extended) into a register. May fault. */
@@ -450,8 +453,8 @@ export const INSTRUCTIONS: readonly InsnDef[] = [
     privileged: 'always',
     sensitive: { control: 'sets IF' },
     endsBlock: true,
-    summary: 'IF = 1 (a pending interrupt is delivered before the next instruction)',
-    exec: (e) => e.setIF('1'),
+    summary: 'IF = 1; interrupts are taken after the next instruction (so `sti; hlt` cannot miss a wakeup)',
+    exec: (e) => e.setIF('1', true),
   },
   system('hlt', 0x44, [], 'hlt', 'halt until an interrupt (IF = 0 and nothing pending: the machine stops)', {
     control: 'stops the processor',

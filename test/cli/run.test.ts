@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { cli } from '../support/cli.js';
 
-const HELLO = 'workloads/programs/hello.s';
+const HELLO = 'workloads/bare/hello.s';
 const dir = mkdtempSync(join(tmpdir(), 'virtstrat-cli-'));
 const file = (name: string, text: string): string => {
   const p = join(dir, name);
@@ -87,5 +87,30 @@ describe('virtstrat asm and disasm', () => {
     const src = file('cond.s', '.ifdef FAST\nmovi r1, 1\n.else\nmovi r1, 2\n.endif\nout 0xf0, r1\n');
     expect(JSON.parse((await cli('run', src, '--json', '-D', 'FAST')).out).exitCode).toBe(1);
     expect(JSON.parse((await cli('run', src, '--json')).out).exitCode).toBe(2);
+  });
+});
+
+describe('workloads from the command line', () => {
+  it('run <workload> builds it with the kernel, runs it at its default scale and checks its output', async () => {
+    const r = await cli('run', 'hello', '--json');
+    expect(r.code).toBe(0);
+    const j = JSON.parse(r.out);
+    expect(j.console).toBe('Hello from user mode!\n');
+    expect(j.check).toEqual({ workload: 'hello', scale: 1, passed: true });
+  });
+  it('--scale changes the size', async () => {
+    const r = await cli('run', 'syscall', '--scale', '7');
+    expect([r.code, r.out]).toEqual([0, 'null system calls: 7\n']);
+    expect(r.err).toMatch(/matches the expected output of syscall at scale 7/);
+  });
+  it('an unknown workload lists the valid ones', async () => {
+    const r = await cli('run', 'nosuch');
+    expect(r.code).toBe(2);
+    expect(r.err).toMatch(/Valid workloads: hello, syscall, in/);
+  });
+  it('list --json lists every workload with its purpose and default scale', async () => {
+    const j = JSON.parse((await cli('list', '--json')).out);
+    expect(j.workloads.map((w: { name: string }) => w.name)).toContain('critical-sections');
+    expect(j.workloads.find((w: { name: string }) => w.name === 'sieve')).toMatchObject({ defaultScale: 1_000_000 });
   });
 });

@@ -306,6 +306,36 @@ ${vectors({ 14: 'pf' })}`);
   });
 });
 
+describe('the sti interrupt shadow', () => {
+  it('makes sti; hlt atomic: an interrupt pending at sti wakes the hlt instead of being taken before it', () => {
+    // TPR = 2 masks the timer, so the disk interrupt is the only wakeup. It is pending when sti runs; without
+    // the shadow it would be taken between sti and hlt, and hlt would then sleep forever (status halted).
+    const { r, m, sym } = runAsm(`${PRELUDE}
+        movi r1, 2
+        mtcr tpr, r1
+        li   r1, 0x50000
+        out  0x31, r1          ; DMA to a buffer
+        movi r1, 1
+        out  0x32, r1          ; one sector
+        out  0x35, r1          ; interrupt on completion
+        out  0x33, r1          ; read
+        li   r2, 400           ; wait until the command has completed (250 instructions)
+1:      addi r2, r2, -1
+        cmpi r2, 0
+        bne  1b
+        sti
+hlt_at: hlt
+        out  0xf0, r2
+disk:   ldw  r3, [sp]          ; where the interrupt was taken
+        li   r4, LOG
+        stw  r3, [r4]
+        iret
+${vectors({ 48: 'disk' })}`);
+    expect([r.status, r.exitCode]).toEqual(['exited', 0]);
+    expect(peek(m, LOG)).toBe(sym('hlt_at') + 4); // taken after the hlt, which it woke
+  });
+});
+
 describe('terminal statuses', () => {
   it('a runaway guest stops at the instruction budget with status budget-exhausted', () => {
     const { r } = runAsm(`spin: jmp spin`, { budget: 12345 });

@@ -196,12 +196,18 @@ describe('the popf problem: sensitive but not privileged', () => {
 });
 
 describe('interrupt enabling', () => {
-  it('sti with an interrupt pending ends the run loop right after sti, so the interrupt is taken before the next instruction', () => {
+  it('sti with an interrupt pending runs one more instruction (the interrupt shadow), then returns to the run loop', () => {
     const m = machineWith([word('sti'), word('nop'), word('nop')]);
     m.irqPending = IRQ_TIMER;
     const res = m.exec(m, 100);
     expect(res).toBe(EXEC_LIMIT);
-    expect([m.cpu.pc, m.retired]).toEqual([0x1004, 1]);
+    expect([m.cpu.pc, m.retired]).toEqual([0x1008, 2]);
+    expect(m.shadowEnd).toBe(2); // clock after sti (1) plus the shadowed instruction
+  });
+  it('sti when IF is already set has no shadow', () => {
+    const m = machineWith([word('sti'), word('nop')], { iflag: 1 });
+    m.exec(m, 1);
+    expect(m.shadowEnd).toBe(0);
   });
   it('popf that sets IF in supervisor mode also returns to the run loop when an interrupt waits', () => {
     const m = machineWith([word('popf'), word('nop')], { setup: (mm) => (mm.mem.i32[0x8000 >> 2] = FLAG_IF) });
