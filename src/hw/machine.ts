@@ -50,8 +50,11 @@ export interface MachineOptions {
   memory?: PhysicalMemory;
 }
 
-/** Called when an unprivileged sensitive instruction (pushf, popf, rdmode) executes in user mode. */
-export type SensitiveHook = (pc: number, opcode: number, detail: number) => void;
+/**
+ * Called when an unprivileged sensitive instruction (pushf, popf, rdmode) executes in user mode. `clock` is
+ * this machine's clock at that instruction (instructions retired before it).
+ */
+export type SensitiveHook = (pc: number, opcode: number, detail: number, clock: number) => void;
 
 export class Machine implements DmaPort {
   readonly cpu = new CpuState();
@@ -83,6 +86,13 @@ export class Machine implements DmaPort {
   sensitiveInUser = 0;
   /** Exceptions and interrupts delivered through the guest's vectors, by vector. */
   readonly exceptionCounts = new Float64Array(NUM_VECTORS);
+  /** Sensitive instructions this machine executed (did not trap on), by opcode. */
+  readonly sensitiveCounts = new Float64Array(256);
+  /**
+   * When set, delivering an exception ends the generated loop (it returns EXEC_EVENT). A VMM sets it to
+   * emulate exactly one instruction, or one exception delivery, on its model of the guest's CPU.
+   */
+  breakOnDelivery = false;
 
   onSensitive: SensitiveHook | null = null;
 
@@ -120,12 +130,28 @@ export class Machine implements DmaPort {
       this.trapped = true;
       return false;
     }
-    return deliverException(this, vector, code, addr);
+    return deliverException(this, vector, code, addr) && !this.breakOnDelivery;
   }
 
-  audit(pc: number, opcode: number, detail: number): void {
+  /**
+   * Execute one instruction — or, if it faults, deliver that one exception — and stop. Used by VMMs to
+   * emulate a guest instruction on their model of the virtual CPU. Returns 1 if an instruction retired.
+   */
+  step(): number {
+    const before = this.retired;
+    this.breakOnDelivery = true;
+    try {
+      this.exec(this, 1);
+    } finally {
+      this.breakOnDelivery = false;
+    }
+    return this.retired - before;
+  }
+
+  /** `pending`: instructions retired in the running loop but not yet added to `clock`. */
+  audit(pc: number, opcode: number, detail: number, pending: number): void {
     this.sensitiveInUser++;
-    if (this.onSensitive !== null) this.onSensitive(pc, opcode, detail);
+    if (this.onSensitive !== null) this.onSensitive(pc, opcode, detail, this.clock + pending);
   }
 
   /**
@@ -237,29 +263,45 @@ export class Machine implements DmaPort {
         continue;
       }
       if (this.halted) {
-        const t = this.nextWake();
-        if (t === Infinity) {
-          this.stop('halted', this.haltMessage());
-          break;
-        }
-        this.idle += t - this.clock;
-        this.clock = t;
+        this.idleUntilWake();
         continue;
       }
-      const retired = this.retired;
-      if (retired >= budget) {
-        this.stop(
-          'budget-exhausted',
-          `stopped after the instruction budget of ${budget} instructions at pc 0x${(this.cpu.pc >>> 0).toString(16)}`,
-        );
-        break;
-      }
-      let limit = Math.min(budget - retired, this.dev.nextEvent() - this.clock, EXEC_SLICE);
-      // An interrupt held back by the sti shadow is taken right after the shadowed instruction.
-      if (this.irqPending !== 0 && this.clock < this.shadowEnd) limit = Math.min(limit, this.shadowEnd - this.clock);
-      this.exec(this, limit);
+      const limit = this.planLimit(budget);
+      if (limit > 0) this.exec(this, limit);
     }
     return this.status;
+  }
+
+  /**
+   * How many instructions may run before the run loop must look again: up to the next device event, the
+   * budget, the end of an sti shadow holding back a pending interrupt, and at most EXEC_SLICE. Returns 0 (and
+   * stops the machine with status budget-exhausted) when the budget is used up. Shared by the bare run loop and
+   * the VMMs' loops over their virtual machines.
+   */
+  planLimit(budget: number): number {
+    const retired = this.retired;
+    if (retired >= budget) {
+      this.stop(
+        'budget-exhausted',
+        `stopped after the instruction budget of ${budget} instructions at pc 0x${(this.cpu.pc >>> 0).toString(16)}`,
+      );
+      return 0;
+    }
+    let limit = Math.min(budget - retired, this.dev.nextEvent() - this.clock, EXEC_SLICE);
+    // An interrupt held back by the sti shadow is taken right after the shadowed instruction.
+    if (this.irqPending !== 0 && this.clock < this.shadowEnd) limit = Math.min(limit, this.shadowEnd - this.clock);
+    return limit;
+  }
+
+  /** Halted: skip time to the next interrupt that can wake the CPU, or stop for good if none can. */
+  idleUntilWake(): void {
+    const t = this.nextWake();
+    if (t === Infinity) {
+      this.stop('halted', this.haltMessage());
+      return;
+    }
+    this.idle += t - this.clock;
+    this.clock = t;
   }
 
   haltMessage(): string {

@@ -13,7 +13,7 @@ export class PhysicalMemory {
   readonly u8: Uint8Array;
   readonly i32: Int32Array;
 
-  constructor(size: number = DEFAULT_MEMORY_BYTES) {
+  constructor(size: number = DEFAULT_MEMORY_BYTES, buffer?: ArrayBuffer) {
     if (!Number.isInteger(size) || size < PAGE_SIZE || size > MAX_MEMORY_BYTES || size % PAGE_SIZE !== 0) {
       throw new RangeError(
         `memory size must be a multiple of ${PAGE_SIZE} between ${PAGE_SIZE} and ${MAX_MEMORY_BYTES} bytes, got ${size}`,
@@ -21,9 +21,18 @@ export class PhysicalMemory {
     }
     if (new Uint8Array(new Uint32Array([1]).buffer)[0] !== 1) throw new Error('virtstrat needs a little-endian host');
     this.size = size;
-    const buf = new ArrayBuffer(size);
-    this.u8 = new Uint8Array(buf);
-    this.i32 = new Int32Array(buf);
+    const buf = buffer ?? new ArrayBuffer(size);
+    this.u8 = new Uint8Array(buf, 0, size);
+    this.i32 = new Int32Array(buf, 0, size >> 2);
+  }
+
+  /**
+   * The first `size` bytes of this memory as a memory of their own (same bytes). A VMM's physical memory holds
+   * guest RAM followed by the VMM's own frames; the guest's view is the RAM part only.
+   */
+  view(size: number): PhysicalMemory {
+    if (size > this.size) throw new RangeError(`a view of ${size} bytes does not fit in ${this.size}`);
+    return new PhysicalMemory(size, this.u8.buffer as ArrayBuffer);
   }
 
   /** Copy an image into memory at a physical address (used by loaders, not by the guest). */

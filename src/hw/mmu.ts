@@ -124,9 +124,10 @@ export class Mmu {
 
   /**
    * Translate a virtual address for an access in a mode. Returns the physical address, or -1 with
+   * (A `probe` only checks: it does not report a write to a frame that holds translated code.)
    * the exception recorded in the shared FaultInfo (page fault or machine check).
    */
-  translate(va: number, access: Access, mode: number): number {
+  translate(va: number, access: Access, mode: number, probe = false): number {
     const vpn = va >>> PAGE_SHIFT;
     const x = vpn & TLB_MASK;
     if (this.vpn[x] !== vpn && !this.fill(va, access, mode)) return -1;
@@ -143,7 +144,7 @@ export class Mmu {
     this.fastWrite[0][x] = (perm & PTE_W) !== 0 && !code ? vpn : -1;
     this.fastWrite[1][x] = (perm & (PTE_W | PTE_U)) === (PTE_W | PTE_U) && !code ? vpn : -1;
     const pa = frame | (va & PAGE_MASK);
-    if (code && access === ACCESS_WRITE && this.onCodeWrite !== null) this.onCodeWrite(pa, 4);
+    if (code && access === ACCESS_WRITE && !probe && this.onCodeWrite !== null) this.onCodeWrite(pa, 4);
     return pa;
   }
 

@@ -219,6 +219,13 @@ function vmcall(m: Machine): number {
 
 /** Dispatch a system operation for instruction word `w` (cpu state synchronized). */
 export function systemOp(m: Machine, op: SystemOp, w: number): number {
+  const r = runSystemOp(m, op, w);
+  // Count what this machine executed itself (not what it faulted on or handed to a VMM).
+  if ((r & SYS_RETIRED) !== 0) m.sensitiveCounts[w >>> 24]++;
+  return r;
+}
+
+function runSystemOp(m: Machine, op: SystemOp, w: number): number {
   switch (op) {
     case 'hlt':
       return hlt(m);

@@ -536,6 +536,13 @@ export function insnByName(name: string): InsnDef | undefined {
   return byName.get(name.toLowerCase());
 }
 
+/** The opcode of a mnemonic that must exist (for code that names specific instructions). */
+export function opcodeOf(name: string): number {
+  const d = byName.get(name);
+  if (!d) throw new Error(`no instruction '${name}' in the table`);
+  return d.opcode;
+}
+
 export function insnByOpcode(opcode: number): InsnDef | undefined {
   return byOpcode[opcode & 0xff];
 }

@@ -188,10 +188,10 @@ describe('the popf problem: sensitive but not privileged', () => {
       mode: MODE_USER,
       setup: (m) => {
         m.mem.i32[0x8000 >> 2] = FLAG_IF;
-        m.onSensitive = (pc, op, detail) => seen.push([pc, op, detail]);
+        m.onSensitive = (pc, op, detail, clock) => seen.push([pc, op, detail, clock]);
       },
     });
-    expect(seen).toEqual([[0x1000, 0x4c, FLAG_IF]]);
+    expect(seen).toEqual([[0x1000, 0x4c, FLAG_IF, 0]]);
   });
 });
 

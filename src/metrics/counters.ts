@@ -1,0 +1,207 @@
+/**
+ * The counters every engine fills, with ONE key list that also drives CSV columns and report labels.
+ *
+ * Engines increment plain numeric fields of a `Counters` object. `COUNTER_FIELDS` describes each field once:
+ * its CSV column name, its label, its group. Entries into the VMM are additionally counted by kind and
+ * reason (`reasons`), which becomes the long-format exit_reasons.csv.
+ */
+
+/** How the guest reached the VMM. */
+export type EntryKind = 'trap' | 'callout' | 'hypercall' | 'vm-exit' | 'interrupt';
+export const ENTRY_KINDS: readonly EntryKind[] = ['trap', 'callout', 'hypercall', 'vm-exit', 'interrupt'];
+
+export class Counters {
+  // --- Guest instructions retired: the same meaning in every engine --------------------------
+  guestInstructions = 0;
+  userInstructions = 0;
+  kernelInstructions = 0;
+  /** Executed directly by the (physical) hardware model. */
+  directInstructions = 0;
+  /** Executed by a software interpreter of the whole CPU. */
+  interpretedInstructions = 0;
+  /** Emulated one at a time by a VMM after a trap, exit or callout (or as a hypercall). */
+  emulatedInstructions = 0;
+  /** Executed in translated code. */
+  translatedInstructions = 0;
+
+  // --- VMM entries ---------------------------------------------------------------------------
+  vmmEntries = 0;
+  traps = 0;
+  callouts = 0;
+  hypercalls = 0;
+  vmExits = 0;
+  /** Host interrupts (the VMM's timer) that entered the VMM. */
+  hostInterrupts = 0;
+  /** Virtual interrupts the VMM injected into the guest. */
+  injectedInterrupts = 0;
+  /** Exceptions the VMM reflected (delivered in software) into the guest kernel. */
+  reflectedExceptions = 0;
+  /** Sensitive instructions a translator rewrote into inline updates of the virtual CPU (no VMM entry). */
+  inlineEmulations = 0;
+
+  // --- Binary translation (QEMU's vocabulary) ------------------------------------------------
+  blocksTranslated = 0;
+  instructionsTranslated = 0;
+  cacheHits = 0;
+  cacheMisses = 0;
+  chainedTransitions = 0;
+  invalidations = 0;
+  cacheFlushes = 0;
+
+  // --- Hardware-assisted virtualization ------------------------------------------------------
+  vmcsReads = 0;
+  vmcsWrites = 0;
+
+  // --- Memory virtualization and the TLB -----------------------------------------------------
+  tlbWalks = 0;
+  pageWalkRefs = 0;
+  tlbFlushes = 0;
+  hiddenPageFaults = 0;
+  truePageFaults = 0;
+  shadowFlushes = 0;
+  shadowEntriesBuilt = 0;
+
+  // --- Work done by hardware (priced where the hardware does it) -----------------------------
+  /** Exceptions and interrupts delivered by hardware straight to the guest kernel (no VMM). */
+  hardwareDeliveries = 0;
+  /** Of which faults (divide error, page fault, ...), the slow kind. */
+  hardwareFaultDeliveries = 0;
+  /** Port accesses that reached a physical device (only the reference machine has those). */
+  physicalPortAccesses = 0;
+  /** Port accesses emulated by a VMM's virtual devices. */
+  emulatedPortAccesses = 0;
+  /** cli, sti, pushf, popf, rdmode executed by hardware (not trapped, not translated). */
+  nativeFlagInstructions = 0;
+  /** mfcr, mtcr, invlpg executed by hardware. */
+  nativeControlInstructions = 0;
+  /** Instructions the guest spent halted, waiting for an interrupt. */
+  idleTicks = 0;
+
+  /** VMM entries by kind and reason, e.g. "vm-exit" / "30 I/O instruction". */
+  readonly reasons = new Map<string, number>();
+  /** Hypercall batch sizes (paravirt): batch size -> number of calls. */
+  readonly batchSizes = new Map<number, number>();
+
+  /** Count one VMM entry of a kind, for a reason. */
+  enter(kind: EntryKind, reason: string): void {
+    this.vmmEntries++;
+    switch (kind) {
+      case 'trap':
+        this.traps++;
+        break;
+      case 'callout':
+        this.callouts++;
+        break;
+      case 'hypercall':
+        this.hypercalls++;
+        break;
+      case 'vm-exit':
+        this.vmExits++;
+        break;
+      case 'interrupt':
+        this.hostInterrupts++;
+        break;
+    }
+    const key = `${kind}\u0000${reason}`;
+    this.reasons.set(key, (this.reasons.get(key) ?? 0) + 1);
+  }
+
+  batch(size: number): void {
+    this.batchSizes.set(size, (this.batchSizes.get(size) ?? 0) + 1);
+  }
+
+  /** VMM entries per 1,000 guest instructions. */
+  get exitsPerKInsn(): number {
+    return this.guestInstructions === 0 ? 0 : (1000 * this.vmmEntries) / this.guestInstructions;
+  }
+
+  get averageBlockLength(): number {
+    return this.blocksTranslated === 0 ? 0 : this.instructionsTranslated / this.blocksTranslated;
+  }
+
+  /** Entries by kind and reason, sorted (deterministic order). */
+  reasonList(): ReasonCount[] {
+    return [...this.reasons.entries()]
+      .map(([k, count]) => {
+        const [kind, reason] = k.split('\u0000');
+        return { kind: kind as EntryKind, reason, count };
+      })
+      .sort((a, b) => (a.kind === b.kind ? (a.reason < b.reason ? -1 : a.reason > b.reason ? 1 : 0) : ENTRY_KINDS.indexOf(a.kind) - ENTRY_KINDS.indexOf(b.kind)));
+  }
+
+  /** Every field of COUNTER_FIELDS as a plain object (deterministic key order). */
+  snapshot(): CounterSnapshot {
+    const out: Record<string, number> = {};
+    for (const f of COUNTER_FIELDS) out[f.key] = f.derived ? f.derived(this) : (this[f.key as keyof Counters] as number);
+    return out as CounterSnapshot;
+  }
+}
+
+export interface ReasonCount {
+  kind: EntryKind;
+  reason: string;
+  count: number;
+}
+
+export type CounterGroup = 'instructions' | 'vmm' | 'translation' | 'vmx' | 'memory' | 'hardware';
+
+export interface CounterField {
+  readonly key: string;
+  readonly csv: string;
+  readonly label: string;
+  readonly group: CounterGroup;
+  /** Computed from other counters rather than stored. */
+  readonly derived?: (c: Counters) => number;
+}
+
+type NumericKeys<T> = { [K in keyof T]: T[K] extends number ? K : never }[keyof T];
+export type CounterKey = Exclude<NumericKeys<Counters>, 'exitsPerKInsn' | 'averageBlockLength'>;
+
+const f = (key: CounterKey, csv: string, label: string, group: CounterGroup): CounterField => ({ key, csv, label, group });
+
+/** THE key list: CSV columns, JSON keys and report labels all come from here. */
+export const COUNTER_FIELDS: readonly CounterField[] = [
+  f('guestInstructions', 'guest_instructions', 'guest instructions retired', 'instructions'),
+  f('userInstructions', 'user_instructions', 'guest user-mode instructions', 'instructions'),
+  f('kernelInstructions', 'kernel_instructions', 'guest kernel-mode instructions', 'instructions'),
+  f('directInstructions', 'direct_instructions', 'executed directly', 'instructions'),
+  f('interpretedInstructions', 'interpreted_instructions', 'interpreted', 'instructions'),
+  f('emulatedInstructions', 'emulated_instructions', 'emulated by the VMM', 'instructions'),
+  f('translatedInstructions', 'translated_instructions', 'run as translated code', 'instructions'),
+  f('vmmEntries', 'vmm_entries', 'VMM entries', 'vmm'),
+  f('traps', 'traps', 'traps', 'vmm'),
+  f('callouts', 'callouts', 'callouts from translated code', 'vmm'),
+  f('hypercalls', 'hypercalls', 'hypercalls', 'vmm'),
+  f('vmExits', 'vm_exits', 'VM exits', 'vmm'),
+  f('hostInterrupts', 'host_interrupts', 'host interrupts into the VMM', 'vmm'),
+  { key: 'exitsPerKInsn', csv: 'exits_per_kinsn', label: 'VMM entries per 1,000 guest instructions', group: 'vmm', derived: (c) => c.exitsPerKInsn },
+  f('injectedInterrupts', 'injected_interrupts', 'virtual interrupts injected', 'vmm'),
+  f('reflectedExceptions', 'reflected_exceptions', 'exceptions reflected into the guest', 'vmm'),
+  f('inlineEmulations', 'inline_emulations', 'sensitive instructions emulated inline', 'vmm'),
+  f('blocksTranslated', 'blocks_translated', 'blocks translated', 'translation'),
+  f('instructionsTranslated', 'instructions_translated', 'instructions translated', 'translation'),
+  { key: 'averageBlockLength', csv: 'avg_block_length', label: 'average block length', group: 'translation', derived: (c) => c.averageBlockLength },
+  f('cacheHits', 'cache_hits', 'translation-cache hits', 'translation'),
+  f('cacheMisses', 'cache_misses', 'translation-cache misses', 'translation'),
+  f('chainedTransitions', 'chained_transitions', 'chained block transitions', 'translation'),
+  f('invalidations', 'invalidations', 'blocks invalidated by code writes', 'translation'),
+  f('cacheFlushes', 'cache_flushes', 'translation-cache flushes', 'translation'),
+  f('vmcsReads', 'vmcs_reads', 'VMCS field reads', 'vmx'),
+  f('vmcsWrites', 'vmcs_writes', 'VMCS field writes', 'vmx'),
+  f('tlbWalks', 'tlb_walks', 'TLB misses (page walks)', 'memory'),
+  f('pageWalkRefs', 'page_walk_refs', 'page-walk memory references', 'memory'),
+  f('tlbFlushes', 'tlb_flushes', 'TLB flushes', 'memory'),
+  f('hiddenPageFaults', 'hidden_page_faults', 'hidden page faults (shadow misses)', 'memory'),
+  f('truePageFaults', 'true_page_faults', 'true page faults (reflected)', 'memory'),
+  f('shadowFlushes', 'shadow_flushes', 'shadow page-table flushes', 'memory'),
+  f('shadowEntriesBuilt', 'shadow_entries_built', 'shadow entries built', 'memory'),
+  f('hardwareDeliveries', 'hardware_deliveries', 'exceptions delivered by hardware', 'hardware'),
+  f('hardwareFaultDeliveries', 'hardware_fault_deliveries', 'of which faults', 'hardware'),
+  f('physicalPortAccesses', 'physical_port_accesses', 'physical device accesses', 'hardware'),
+  f('emulatedPortAccesses', 'emulated_port_accesses', 'emulated device accesses', 'hardware'),
+  f('nativeFlagInstructions', 'native_flag_instructions', 'flag instructions run natively', 'hardware'),
+  f('nativeControlInstructions', 'native_control_instructions', 'control-register instructions run natively', 'hardware'),
+  f('idleTicks', 'idle_ticks', 'idle (halted) ticks', 'hardware'),
+];
+
+export type CounterSnapshot = Record<string, number>;

@@ -1,0 +1,27 @@
+/**
+ * native — the reference run: the guest kernel on the bare hardware model, in supervisor mode, no VMM.
+ * Its output and final state define fidelity; its modeled cycles are the baseline of every overhead ratio.
+ */
+import { Counters } from '../src/metrics/counters.js';
+import type { Engine } from './engine.js';
+import { bareOutcome, deliveries, nativeControlCount, nativeFlagCount, runBareMachine } from './bare.js';
+
+export const native: Engine = {
+  id: 'native',
+  title: 'native (reference)',
+  summary: 'The guest kernel runs on the bare hardware model in supervisor mode, with no VMM: the reference run.',
+  guest: 'native',
+  options: [],
+  run(spec) {
+    const m = runBareMachine(spec);
+    const c = new Counters();
+    c.directInstructions = m.retired;
+    const d = deliveries(m);
+    c.hardwareDeliveries = d.all;
+    c.hardwareFaultDeliveries = d.faults;
+    c.physicalPortAccesses = m.dev.portReads + m.dev.portWrites;
+    c.nativeFlagInstructions = nativeFlagCount(m);
+    c.nativeControlInstructions = nativeControlCount(m);
+    return bareOutcome(m, c);
+  },
+};

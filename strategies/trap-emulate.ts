@@ -1,0 +1,76 @@
+/**
+ * trap-emulate — classic trap-and-emulate (Popek & Goldberg). The guest kernel runs directly on the hardware,
+ * deprivileged to user mode. Privileged instructions trap to the VMM, which emulates them on the virtual CPU
+ * (virtual mode, virtual IF, virtual control registers) and resumes; system calls and faults of the guest are
+ * reflected into the guest kernel's own vectors; virtual interrupts are injected only while the virtual IF is
+ * set. Memory: shadow page tables, one per virtual mode.
+ *
+ * On the default ISA this is NOT faithful: popf, pushf and rdmode are sensitive but do not trap, so the
+ * guest kernel's `popf` silently fails to re-enable the virtual IF (and pushf and rdmode tell it the truth
+ * about the physical CPU). The fidelity oracle records each such instruction. On `--isa classic` they trap,
+ * and the engine is exact.
+ */
+import { VEC_PAGE_FAULT, VEC_PRIVILEGE, VEC_SYSCALL, vectorName } from '../src/isa/arch.js';
+import { VEC_MACHINE_CHECK } from '../src/hw/mmu.js';
+import { DeprivilegedVmm } from '../src/vmm/deprivileged.js';
+import { accessOf } from '../src/vmm/shadow.js';
+import type { Engine } from './engine.js';
+
+/** The trap-and-emulate VMM; also the base of engines that trap the same way for some code (dbt). */
+export class TrapAndEmulateVmm extends DeprivilegedVmm {
+  protected handleTrap(): void {
+    const { vm, phys } = this;
+    const f = phys.fault;
+    const pc = vm.cpu.pc;
+    const mode = vm.cpu.mode;
+    if (f.vector === VEC_SYSCALL) {
+      // The syscall already completed on the hardware: deliver it into the guest kernel.
+      this.entry('trap', 'syscall', (pc - 4) | 0, mode, 'reflected into the guest kernel');
+      this.reflect(VEC_SYSCALL, 0, 0);
+      return;
+    }
+    if (f.vector === VEC_PAGE_FAULT) {
+      this.pageFault(f.addr, f.code, pc, mode);
+      return;
+    }
+    if (f.vector === VEC_MACHINE_CHECK) {
+      vm.stop('machine-check', `machine check at pc 0x${(pc >>> 0).toString(16)}: ${f.message}`);
+      return;
+    }
+    // A privileged instruction (#GP), an undefined one (#UD) or a fault: let the virtual CPU execute it. In
+    // virtual supervisor mode it does what the instruction does; in virtual user mode, or if the instruction
+    // faults there too, the virtual CPU delivers the exception into the guest kernel.
+    const reason = f.vector === VEC_PRIVILEGE && mode === 0 ? this.trapReason(f.vector, pc) : vectorName(f.vector);
+    const clock = vm.retired;
+    const retired = this.emulateOnVirtualCpu();
+    this.entry('trap', reason, pc, mode, retired ? 'emulated on the virtual CPU' : 'reflected into the guest kernel', clock);
+  }
+
+  /** A page fault on the shadows: build the missing entry, or reflect the guest's own fault. */
+  protected pageFault(addr: number, code: number, pc: number, mode: number): void {
+    const vm = this.vm;
+    const r = this.shadow.handleFault(addr, accessOf(code), mode);
+    if (r === 'hidden') {
+      this.c.hiddenPageFaults++;
+      this.entry('trap', 'page fault (hidden)', pc, mode, 'shadow page-table entry built; the guest never sees it');
+    } else if (r === 'true') {
+      this.c.truePageFaults++;
+      this.entry('trap', 'page fault (true)', pc, mode, 'reflected into the guest kernel');
+      this.reflect(VEC_PAGE_FAULT, vm.fault.code, addr);
+    } else {
+      vm.stop('machine-check', `machine check at pc 0x${(pc >>> 0).toString(16)}: ${vm.fault.message}`);
+    }
+  }
+}
+
+export const trapEmulate: Engine = {
+  id: 'trap-emulate',
+  title: 'trap-and-emulate',
+  summary:
+    'The guest kernel runs directly, deprivileged; privileged instructions trap to the VMM, which emulates them on a virtual CPU.',
+  guest: 'native',
+  options: [],
+  run(spec) {
+    return new TrapAndEmulateVmm(spec).run();
+  },
+};
