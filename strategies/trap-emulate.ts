@@ -10,14 +10,45 @@
  * about the physical CPU). The fidelity oracle records each such instruction. On `--isa classic` they trap,
  * and the engine is exact.
  */
-import { VEC_PAGE_FAULT, VEC_PRIVILEGE, VEC_SYSCALL, vectorName } from '../src/isa/arch.js';
+import { CR_CTRL, CR_PTBR, VEC_PAGE_FAULT, VEC_PRIVILEGE, VEC_SYSCALL, vectorName } from '../src/isa/arch.js';
+import { opcodeOf } from '../src/isa/table.js';
 import { VEC_MACHINE_CHECK } from '../src/hw/mmu.js';
 import { DeprivilegedVmm } from '../src/vmm/deprivileged.js';
-import { accessOf } from '../src/vmm/shadow.js';
-import type { Engine } from './engine.js';
+import { accessOf, ShadowPaging } from '../src/vmm/shadow.js';
+import type { Engine, RunSpec } from './engine.js';
+
+const OP_MTCR = opcodeOf('mtcr');
+const OP_INVLPG = opcodeOf('invlpg');
 
 /** The trap-and-emulate VMM; also the base of engines that trap the same way for some code (dbt). */
 export class TrapAndEmulateVmm extends DeprivilegedVmm {
+  /** Shadow page tables, one per virtual mode (ring compression). */
+  readonly shadow: ShadowPaging;
+
+  constructor(spec: RunSpec) {
+    super(spec);
+    this.shadow = new ShadowPaging(this.p, this.c, this.p.vmmFrames, true);
+  }
+
+  protected pageTableBase(mode: number): number {
+    return this.shadow.root(mode);
+  }
+
+  /** Keep the shadows coherent with what an emulated instruction did to the guest's MMU. */
+  protected override onEmulated(word: number): void {
+    const op = word >>> 24;
+    if (op === OP_MTCR) {
+      // A new page-table base or a paging switch invalidates every shadow translation.
+      const cr = (word >>> 20) & 15;
+      if (cr === CR_PTBR || cr === CR_CTRL) {
+        this.shadow.flushAll();
+        this.reloadPageTables();
+      }
+    } else if (op === OP_INVLPG) {
+      this.shadow.invalidate(this.vm.cpu.regs[(word >>> 16) & 15]);
+    }
+  }
+
   protected handleTrap(): void {
     const { vm, phys } = this;
     const f = phys.fault;

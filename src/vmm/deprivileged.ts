@@ -18,13 +18,11 @@ import { Counters, type EntryKind } from '../metrics/counters.js';
 import type { EngineOutcome, RunSpec, TraceSink } from '../../strategies/engine.js';
 import { SilentFailureRecorder } from './oracle.js';
 import { GuestPlatform, loadGuestState, saveGuestState } from './platform.js';
-import { ShadowPaging } from './shadow.js';
 
 export abstract class DeprivilegedVmm {
   readonly p: GuestPlatform;
   readonly c = new Counters();
   readonly oracle = new SilentFailureRecorder();
-  readonly shadow: ShadowPaging;
   protected readonly trace: TraceSink | null;
   protected readonly budget: number;
   /** The virtual mode the physical page-table base is currently set up for (-1: none yet). */
@@ -34,7 +32,6 @@ export abstract class DeprivilegedVmm {
     this.p = new GuestPlatform(spec);
     this.trace = spec.trace;
     this.budget = spec.budget;
-    this.shadow = new ShadowPaging(this.p, this.c, this.p.vmmFrames, true);
     const phys = this.p.phys.cpu;
     // The guest runs in user mode, with paging (on the shadows) and with the VMM's interrupts enabled: this is
     // the IF that pushf reveals and popf cannot change.
@@ -54,6 +51,15 @@ export abstract class DeprivilegedVmm {
 
   /** React to an exception that left the physical machine (phys.fault says which; state already saved). */
   protected abstract handleTrap(): void;
+
+  /**
+   * The physical page-table base to use while the guest runs in a virtual mode (the engine's memory
+   * virtualization: shadow page tables, or the guest's own validated tables).
+   */
+  protected abstract pageTableBase(mode: number): number;
+
+  /** Called after the VMM emulated an instruction on the virtual CPU (e.g. to keep shadows coherent). */
+  protected onEmulated(_word: number): void {}
 
   /** Run guest code for at most `limit` instructions. Direct execution by default. */
   protected runGuest(limit: number): void {
@@ -116,14 +122,14 @@ export abstract class DeprivilegedVmm {
     const { phys, vm } = this;
     loadGuestState(phys.cpu, vm.cpu);
     if (this.loadedMode !== vm.cpu.mode) {
-      phys.cpu.cr[CR_PTBR] = this.shadow.root(vm.cpu.mode);
+      phys.cpu.cr[CR_PTBR] = this.pageTableBase(vm.cpu.mode);
       phys.mmu.flush();
       this.loadedMode = vm.cpu.mode;
     }
   }
 
-  /** Forget which shadow is loaded (after the shadows were flushed). */
-  protected reloadShadows(): void {
+  /** Forget which page tables are loaded (they changed): the next entry into the guest reloads them. */
+  protected reloadPageTables(): void {
     this.loadedMode = -1;
   }
 
@@ -138,26 +144,11 @@ export abstract class DeprivilegedVmm {
     const retired = vm.step() === 1;
     if (retired) {
       this.c.emulatedInstructions++;
-      if (word !== null) this.afterEmulation(word);
+      if (word !== null) this.onEmulated(word);
     } else {
       this.c.reflectedExceptions++;
     }
     return retired;
-  }
-
-  /** The MMU-related side effects of an emulated instruction, mirrored into the shadows. */
-  private afterEmulation(word: number): void {
-    const op = word >>> 24;
-    if (op === OP_MTCR) {
-      // mtcr: a new page-table base or a paging switch invalidates every shadow translation.
-      const cr = (word >>> 20) & 15;
-      if (cr === CR_PTBR || cr === CR_CTRL) {
-        this.shadow.flushAll();
-        this.reloadShadows();
-      }
-    } else if (op === OP_INVLPG) {
-      this.shadow.invalidate(this.vm.cpu.regs[(word >>> 16) & 15]);
-    }
   }
 
   /** Reflect an exception into the guest kernel (software delivery through the guest's vectors). */
@@ -233,8 +224,6 @@ export abstract class DeprivilegedVmm {
   }
 }
 
-const OP_MTCR = opcodeOf('mtcr');
-const OP_INVLPG = opcodeOf('invlpg');
 const FLAG_OPCODES = ['cli', 'sti', 'pushf', 'popf', 'rdmode'].map(opcodeOf);
 const CONTROL_OPCODES = ['mfcr', 'mtcr', 'invlpg'].map(opcodeOf);
 

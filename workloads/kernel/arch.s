@@ -122,6 +122,9 @@ pvr\@:
         push r0
         hypercall HC_BLOCK
         pop  r0
+        li   r12, SHINFO           ; masked again, like the cli after hlt
+        movi r13, 1
+        stw  r13, [r12 + SH_MASK]
 .else
         sti
         hlt
@@ -206,6 +209,18 @@ pvr\@:
 .endm
 
 ; --- Page tables ----------------------------------------------------------------------------------
+
+; Page permissions for the kernel's own memory. Bare metal: supervisor only. Paravirtual: the kernel itself
+; runs in user mode, so the hardware must let user mode reach its pages; bit 9 (a bit the hardware ignores)
+; marks them kernel-only, and the hypervisor leaves them out of the page tables it uses while guest user code
+; runs (ring compression without shadow tables).
+.ifdef PARAVIRT
+        .equ PTE_KONLY, 0x200
+        .equ PTE_KERNEL, PTE_P | PTE_W | PTE_U | PTE_KONLY
+.else
+        .equ PTE_KERNEL, PTE_P | PTE_W
+.endif
+
 ; Kernel code writes page-table entries only through pte_write. On bare metal that is a store; in the
 ; paravirtual build the hypervisor owns page tables, so updates are queued and sent as one validated
 ; HC_MMU_UPDATE batch by pte_commit (Xen's mmu_update, up to MMU_BATCH_MAX entries per call), and the

@@ -25,18 +25,18 @@ mm_init:
         ; an empty page directory
         li   r1, PGDIR
         call zero_page
-        ; identity page tables for 0..8 MiB: P|W, and U for the user image
+        ; identity page tables for 0..8 MiB: kernel pages, except the user image, which user code may use
         li   r1, PT_LOW
         movi r2, 0                 ; physical address
         li   r3, POOL_END
         li   r5, USER_BASE
         li   r6, USER_END
-2:      ori  r4, r2, PTE_P | PTE_W
+2:      ori  r4, r2, PTE_KERNEL
         cmp  r2, r5
         blt  3f
         cmp  r2, r6
         bge  3f
-        ori  r4, r4, PTE_U
+        ori  r4, r2, PTE_P | PTE_W | PTE_U
 3:      stw  r4, [r1]
         addi r1, r1, 4
         addi r2, r2, PAGE_SIZE
