@@ -6,9 +6,10 @@ import type { Engine } from './engine.js';
 import { native } from './native.js';
 import { emulate } from './emulate.js';
 import { trapEmulate } from './trap-emulate.js';
+import { dbt } from './dbt.js';
 
 /** The reference run first, then the strategies. */
-export const ENGINES: readonly Engine[] = [native, emulate, trapEmulate];
+export const ENGINES: readonly Engine[] = [native, emulate, trapEmulate, dbt];
 
 /** The engine every other one is compared with. */
 export const REFERENCE_ENGINE_ID = 'native';

@@ -1,0 +1,263 @@
+/**
+ * The block compiler: the guest-ISA front end of the translator.
+ *
+ * A basic block of guest instructions becomes one JavaScript function, generated from the same instruction
+ * table as the interpreter: each instruction's `exec` is called with an emitter whose fields are constants. The
+ * emitter splices into the generated source ONLY integers it decoded (register numbers 0..15, immediates,
+ * addresses) — checked by `int()`/`reg()` — and text from the instruction table itself, so no guest input can
+ * make it generate anything else.
+ *
+ * Translated code runs on the physical machine P (registers, condition flags, memory through the shadow page
+ * tables, deprivileged: physical user mode) while the guest's privileged state lives in the virtual CPU V. The
+ * rewrite policy for sensitive instructions (binary translation of guest kernel code, VMware-style):
+ *  - cli, sti, pushf, popf, rdmode act on the virtual CPU inline (no VMM entry): pushf pushes the *virtual*
+ *    IF, popf writes it, rdmode returns the virtual mode;
+ *  - reads and writes of the task-priority register call the machine's shared control-register code on V
+ *    inline (Adams & Agesen emulate cr8 writes inside translated code);
+ *  - every other system instruction (I/O, other control registers, invlpg, hlt, iret, vmcall) ends the block
+ *    with a callout: the VMM emulates it on the virtual CPU.
+ *
+ * A block returns an exit code (EXIT_*), leaving in D.n how many guest instructions it retired and in P.cpu.pc
+ * where the guest continues (for a fault or callout: the instruction that caused it).
+ */
+import { CR_TPR, FLAGS_CONDITION_MASK, IF_SHIFT, PAGE_MASK, PAGE_SHIFT, SP, VEC_ALIGNMENT, VEC_INVALID_OPCODE } from '../isa/arch.js';
+import { immOf } from '../isa/encoding.js';
+import { insnByOpcode, type Cond, type Emit, type InsnDef, type RegField, type SystemOp } from '../isa/table.js';
+import { conditionFlags } from '../hw/cpu.js';
+import { condExpr } from '../hw/interp.js';
+import type { Machine } from '../hw/machine.js';
+import { ACCESS_READ, ACCESS_WRITE, TLB_MASK } from '../hw/mmu.js';
+
+export const EXIT_TAKEN = 0;
+export const EXIT_FALLTHROUGH = 1;
+export const EXIT_DYNAMIC = 2;
+export const EXIT_FAULT = 3;
+export const EXIT_TRAP = 4;
+export const EXIT_CALLOUT = 5;
+/** An instruction enabled interrupts (sti, popf, a TPR write) with one pending: the VMM should inject. */
+export const EXIT_IRQ = 6;
+/** A store hit a frame holding translated code: the rest of this block may be stale. */
+export const EXIT_SMC = 7;
+
+export const EXIT_NAMES = ['taken', 'fallthrough', 'dynamic', 'fault', 'trap', 'callout', 'irq', 'smc'] as const;
+
+/** Scratch shared between the VMM and its translated code. */
+export interface BlockContext {
+  /** Guest instructions the last block retired. */
+  n: number;
+  /** Set by the VMM when a store invalidated translated code. */
+  smc: boolean;
+  /** Sensitive instructions emulated inline (a counter). */
+  inline: number;
+}
+
+export type BlockFn = (P: Machine, V: Machine, D: BlockContext) => number;
+
+export interface CompiledBlock {
+  fn: BlockFn;
+  source: string;
+  length: number;
+}
+
+/** The longest block (VMware's translation units hold at most 12, QEMU's 512). */
+export const MAX_BLOCK_LENGTH = 32;
+
+/** A decoded integer spliced into generated code: it must be a safe integer. */
+function int(n: number): string {
+  if (!Number.isSafeInteger(n)) throw new Error(`block compiler: refusing to splice ${String(n)}`);
+  return String(n);
+}
+
+function reg(n: number): string {
+  if (!Number.isInteger(n) || n < 0 || n > 15) throw new Error(`block compiler: bad register ${String(n)}`);
+  return `R[${n}]`;
+}
+
+const FIELD_SHIFT: Record<RegField, number> = { rd: 20, rs: 16, rt: 12 };
+
+/** How many leading words form one block: stop after a block-ending instruction, at a page end, or at the cap. */
+export function blockLength(words: readonly number[], va: number): number {
+  let n = 0;
+  while (n < words.length && n < MAX_BLOCK_LENGTH) {
+    const def = insnByOpcode(words[n] >>> 24);
+    n++;
+    if (!def || def.endsBlock || def.traps || ((va + 4 * n) & PAGE_MASK) === 0) break;
+  }
+  return n;
+}
+
+/** A block exit: write the lazy flags back, record where the guest continues and how many retired, return. */
+function blockExit(code: number, pc: string, retired: number): string {
+  return `{ S.fa = fa; S.fb = fb; S.fk = fk; S.pc = ${pc}; D.n = ${int(retired)}; return ${int(code)}; }`;
+}
+
+/** Emits one instruction of a block: fields are constants of this instruction word. */
+class BlockEmit implements Emit {
+  /** The instruction ended control flow (every path returns). */
+  endsControl = false;
+  /** The instruction stores to memory (so it may have hit translated code). */
+  stores = false;
+
+  constructor(
+    private readonly def: InsnDef,
+    private readonly word: number,
+    private readonly va: number,
+    /** Index of this instruction in the block (instructions retired before it). */
+    private readonly k: number,
+  ) {}
+
+  private field(f: RegField): number {
+    return (this.word >>> FIELD_SHIFT[f]) & 15;
+  }
+
+  exit(code: number, pc: string, retired: number): string {
+    return blockExit(code, pc, retired);
+  }
+
+  private faultExit(): string {
+    return this.exit(EXIT_FAULT, int(this.va), this.k);
+  }
+
+  r(f: RegField): string {
+    return reg(this.field(f));
+  }
+  set(f: RegField, expr: string): string {
+    return `${reg(this.field(f))} = ${expr};`;
+  }
+  get imm(): string {
+    if (!this.def.imm) throw new Error(`${this.def.name} has no immediate`);
+    return int(immOf(this.word, this.def.imm));
+  }
+  get next(): string {
+    return int((this.va + 4) | 0);
+  }
+  get target(): string {
+    return int((this.va + 4 + 4 * immOf(this.word, 'off24')) | 0);
+  }
+  jump(expr: string): string {
+    this.endsControl = true;
+    if (expr === this.target) return this.exit(EXIT_TAKEN, expr, this.k + 1);
+    // An indirect jump: compute the target before writing anything back.
+    return `t = ${expr}; ${this.exit(EXIT_DYNAMIC, 't', this.k + 1)}`;
+  }
+  branch(c: Cond): string {
+    this.endsControl = true;
+    return `if (${condExpr(c)}) ${this.exit(EXIT_TAKEN, this.target, this.k + 1)} ${this.exit(EXIT_FALLTHROUGH, this.next, this.k + 1)}`;
+  }
+  compare(a: string, b: string): string {
+    return `fa = ${a}; fb = ${b}; fk = 0;`;
+  }
+  flags(): string {
+    // pushf in translated guest-kernel code pushes the VIRTUAL interrupt flag.
+    return `(conditionFlags(fa, fb, fk) | (V.cpu.iflag << ${IF_SHIFT}))`;
+  }
+  setConditionFlags(expr: string): string {
+    return `fa = (${expr}) & ${FLAGS_CONDITION_MASK}; fb = 0; fk = 1;`;
+  }
+  /** Translated code is guest-kernel code: the virtual mode is supervisor. */
+  readonly mode = '0';
+  setIF(expr: string, shadow = false): string {
+    if (expr === '0') return 'V.cpu.iflag = 0;';
+    const irq = `if (V.cpu.iflag !== 0 && V.irqPending !== 0) ${this.exit(EXIT_IRQ, this.next, this.k + 1)}`;
+    if (shadow) {
+      // The virtual clock has not counted this block yet: the shadow ends after the next instruction.
+      return `if (V.cpu.iflag === 0) { V.cpu.iflag = 1; V.shadowEnd = V.clock + ${int(this.k + 2)}; } ${irq}`;
+    }
+    return `V.cpu.iflag = (${expr}) & 1; ${irq}`;
+  }
+  audit(): string {
+    return ''; // translated code never runs in (virtual) user mode
+  }
+  private translate(ea: string, fast: 'fr' | 'fw', access: number, aligned: boolean, store: boolean): string {
+    const align = aligned ? `if ((a & 3) !== 0) { F.set(${VEC_ALIGNMENT}, 0, a); ${this.faultExit()} } ` : '';
+    return (
+      `a = ${ea}; ${align}x = (a >>> ${PAGE_SHIFT}) & ${TLB_MASK}; ` +
+      `if (${fast}[x] === (a >>> ${PAGE_SHIFT})) p = tPhys[x] | (a & ${PAGE_MASK}); ` +
+      `else { p = mmu.translate(a, ${access}, 1); if (p < 0) ${this.faultExit()}${store ? ' q = 1;' : ''} } `
+    );
+  }
+  load(size: 4 | 1, dest: RegField, ea: string): string {
+    return this.translate(ea, 'fr', ACCESS_READ, size === 4, false) + this.set(dest, size === 4 ? 'mem32[p >>> 2]' : 'mem8[p]');
+  }
+  store(size: 4 | 1, ea: string, value: string): string {
+    this.stores = true;
+    return (
+      this.translate(ea, 'fw', ACCESS_WRITE, size === 4, true) + (size === 4 ? `mem32[p >>> 2] = ${value};` : `mem8[p] = ${value};`)
+    );
+  }
+  push(value: string): string {
+    return `${this.store(4, `(R[${SP}] - 4) | 0`, value)} R[${SP}] = a;`;
+  }
+  pop(dest: RegField | 't'): string {
+    const load = `${this.translate(`R[${SP}]`, 'fr', ACCESS_READ, true, false)}t = mem32[p >>> 2]; R[${SP}] = (a + 4) | 0;`;
+    return dest === 't' ? load : `${load} ${this.set(dest, 't')}`;
+  }
+  fault(vector: number, errorCode = '0'): string {
+    return `F.set(${int(vector)}, ${errorCode}, 0); ${this.faultExit()}`;
+  }
+  trap(vector: number): string {
+    this.endsControl = true;
+    return `F.set(${int(vector)}, 0, 0); ${this.exit(EXIT_TRAP, this.next, this.k + 1)}`;
+  }
+  system(op: SystemOp): string {
+    this.endsControl = true;
+    // The task-priority register is emulated inline, through the machine's own control-register code.
+    if (op === 'mtcr' && this.field('rd') === CR_TPR) {
+      return `if (V.writeCr(${CR_TPR}, ${this.r('rs')})) ${this.exit(EXIT_IRQ, this.next, this.k + 1)} ${this.exit(EXIT_FALLTHROUGH, this.next, this.k + 1)}`;
+    }
+    if (op === 'mfcr' && this.field('rs') === CR_TPR) {
+      return `${this.set('rd', `V.readCr(${CR_TPR})`)} ${this.exit(EXIT_FALLTHROUGH, this.next, this.k + 1)}`;
+    }
+    // Everything else: leave the block before the instruction; the VMM emulates it (a callout).
+    return this.exit(EXIT_CALLOUT, int(this.va), this.k);
+  }
+}
+
+/** Is this instruction emulated inline on the virtual CPU (counted as an inline emulation)? */
+export function isInlineSensitive(def: InsnDef, word: number): boolean {
+  if (!def.sensitive || def.traps) return false;
+  if (def.name === 'mtcr') return ((word >>> 20) & 15) === CR_TPR;
+  if (def.name === 'mfcr') return ((word >>> 16) & 15) === CR_TPR;
+  return def.privileged !== 'always' || def.name === 'cli' || def.name === 'sti';
+}
+
+/** Generate the source of a block from its instruction words (already cut with blockLength). */
+export function blockSource(words: readonly number[], va: number): string {
+  const parts: string[] = [];
+  let ended = false;
+  words.forEach((w, k) => {
+    const at = (va + 4 * k) | 0;
+    const def = insnByOpcode(w >>> 24);
+    if (!def) {
+      parts.push(`/* ${int(at)}: undefined */ F.set(${VEC_INVALID_OPCODE}, 0, 0); ${blockExit(EXIT_FAULT, int(at), k)}`);
+      ended = true;
+      return;
+    }
+    const e = new BlockEmit(def, w, at, k);
+    const inline = isInlineSensitive(def, w) ? 'D.inline++; ' : '';
+    let code = `/* ${int(at)}: ${def.name} */ ${inline}${def.exec(e)}`;
+    if (e.stores && !e.endsControl) {
+      // A store that went the slow way may have hit translated code: then stop after this instruction.
+      code += ` if (q !== 0) { q = 0; if (D.smc) ${e.exit(EXIT_SMC, int((at + 4) | 0), k + 1)} }`;
+    }
+    parts.push(code);
+    if (e.endsControl) ended = true;
+  });
+  if (!ended) {
+    const end = (va + 4 * words.length) | 0;
+    parts.push(blockExit(EXIT_FALLTHROUGH, int(end), words.length));
+  }
+  return [
+    '"use strict";',
+    'const S = P.cpu, R = S.regs, F = P.fault, mmu = P.mmu, mem32 = P.mem.i32, mem8 = P.mem.u8, tPhys = mmu.phys;',
+    'const fr = mmu.fastRead[1], fw = mmu.fastWrite[1];',
+    'let fa = S.fa, fb = S.fb, fk = S.fk, a = 0, x = 0, p = 0, t = 0, q = 0;',
+    ...parts,
+  ].join('\n');
+}
+
+export function compileBlock(words: readonly number[], va: number): CompiledBlock {
+  const source = blockSource(words, va);
+  const factory = new Function('conditionFlags', `return function block(P, V, D) {\n${source}\n};`);
+  return { fn: factory(conditionFlags) as BlockFn, source, length: words.length };
+}

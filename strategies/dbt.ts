@@ -1,0 +1,224 @@
+/**
+ * dbt — dynamic binary translation, VMware/QEMU-style. Guest user code runs directly on the hardware, exactly
+ * as under trap-and-emulate. Guest KERNEL code never runs directly: it is translated, one basic block at a
+ * time, into host functions (src/translate/compile.ts) that are cached by physical address (the translator only
+ * ever translates code running in virtual supervisor mode, so the mode is part of what a translation means).
+ * Sensitive instructions are rewritten: cli/sti/pushf/popf/rdmode and task-priority accesses update the
+ * virtual CPU inline with no VMM entry — which is why binary translation is faithful on an ISA that is not
+ * classically virtualizable — and I/O and the remaining control-register instructions become counted
+ * callouts into the VMM. Blocks are chained directly to their successors; a store to a page that holds
+ * translated code invalidates its blocks (the smc workload); the cache is flushed whole when full.
+ *
+ * Instruction-exact virtual time: a block runs only if it fits before the next virtual device event; the few
+ * instructions before an event are interpreted one by one on the virtual CPU.
+ */
+import { MODE_SUPERVISOR, MODE_USER, PAGE_MASK, PAGE_SHIFT } from '../src/isa/arch.js';
+import { insnByOpcode } from '../src/isa/table.js';
+import { ACCESS_FETCH } from '../src/hw/mmu.js';
+import { BlockCache, type Block } from '../src/translate/cache.js';
+import {
+  blockLength,
+  compileBlock,
+  EXIT_CALLOUT,
+  EXIT_DYNAMIC,
+  EXIT_FALLTHROUGH,
+  EXIT_FAULT,
+  EXIT_IRQ,
+  EXIT_SMC,
+  EXIT_TAKEN,
+  EXIT_TRAP,
+  MAX_BLOCK_LENGTH,
+  type BlockContext,
+  type BlockFn,
+} from '../src/translate/compile.js';
+import { loadGuestState, saveGuestState } from '../src/vmm/platform.js';
+import type { Engine, EngineOutcome, RunSpec } from './engine.js';
+import { TrapAndEmulateVmm } from './trap-emulate.js';
+
+export const DEFAULT_CACHE_BLOCKS = 4096;
+
+export class BinaryTranslationVmm extends TrapAndEmulateVmm {
+  private readonly D: BlockContext = { n: 0, smc: false, inline: 0 };
+  private readonly cache: BlockCache<BlockFn>;
+  private readonly chaining: boolean;
+
+  constructor(spec: RunSpec) {
+    super(spec);
+    const { phys, vm } = this;
+    this.chaining = spec.options.chaining !== false;
+    // Frames holding translated code: stores to them leave the fast path so the translator hears of them.
+    const codeFrames = new Uint8Array(phys.mem.size >>> PAGE_SHIFT);
+    phys.mmu.codeFrames = codeFrames;
+    vm.mmu.codeFrames = codeFrames; // stores the VMM emulates, and device DMA, count too
+    const onWrite = (pa: number): void => {
+      if (this.cache.invalidateFrame(pa >>> PAGE_SHIFT) > 0) this.D.smc = true;
+    };
+    phys.mmu.onCodeWrite = onWrite;
+    vm.mmu.onCodeWrite = onWrite;
+    const capacity = typeof spec.options.cacheBlocks === 'number' ? spec.options.cacheBlocks : DEFAULT_CACHE_BLOCKS;
+    this.cache = new BlockCache<BlockFn>(
+      capacity,
+      (frame) => {
+        codeFrames[frame] = 1;
+        phys.mmu.clearFast();
+        vm.mmu.clearFast();
+      },
+      (frame) => {
+        codeFrames[frame] = 0;
+      },
+    );
+  }
+
+  protected override runGuest(limit: number): void {
+    if (this.vm.cpu.mode === MODE_USER) this.runDirect(limit);
+    else this.runTranslated(limit);
+  }
+
+  /** A translation may now mean something else: links made before must not be followed. */
+  protected override onEmulated(word: number): void {
+    super.onEmulated(word);
+    const name = insnByOpcode(word >>> 24)?.name;
+    if (name === 'mtcr' || name === 'invlpg') this.cache.generation++;
+  }
+
+  /** Run guest kernel code as translated blocks, at most `limit` instructions. */
+  private runTranslated(limit: number): void {
+    const { phys, vm, c, D, cache } = this;
+    this.enterGuest();
+    const S = phys.cpu;
+    let remaining = limit;
+    let prev: Block<BlockFn> | null = null;
+    let prevExit = 0;
+    while (remaining > 0) {
+      let b: Block<BlockFn> | null = prev !== null && this.chaining ? cache.chained(prev, prevExit) : null;
+      if (b === null) {
+        b = this.lookupOrTranslate(S.pc);
+        if (b === null) return; // the fetch faulted; handled
+        if (prev !== null && this.chaining && prevExit <= EXIT_FALLTHROUGH && samePage(prev.va, b.va)) cache.link(prev, prevExit, b);
+      }
+      if (b.length > remaining) {
+        this.interpretUntilEvent(remaining);
+        return;
+      }
+      const code = b.fn(phys, vm, D);
+      const n = D.n;
+      remaining -= n;
+      vm.retire(n, MODE_SUPERVISOR);
+      c.translatedInstructions += n;
+      if (D.smc) {
+        D.smc = false;
+        prev = null;
+        if (code === EXIT_SMC) continue;
+      }
+      switch (code) {
+        case EXIT_TAKEN:
+        case EXIT_FALLTHROUGH:
+          prev = b;
+          prevExit = code;
+          continue;
+        case EXIT_DYNAMIC:
+        case EXIT_SMC:
+          prev = null;
+          continue;
+        case EXIT_CALLOUT:
+          saveGuestState(S, vm.cpu);
+          this.callout();
+          return;
+        case EXIT_FAULT:
+        case EXIT_TRAP:
+          saveGuestState(S, vm.cpu);
+          this.handleTrap();
+          return;
+        case EXIT_IRQ:
+          saveGuestState(S, vm.cpu);
+          return;
+        default:
+          throw new Error(`dbt: a block returned an unknown exit code ${code}`);
+      }
+    }
+    saveGuestState(S, vm.cpu);
+    if (vm.clock >= vm.dev.nextEvent()) c.enter('interrupt', 'host timer');
+  }
+
+  /** The block at a guest address: from the cache, or translated now. Null if fetching it faulted. */
+  private lookupOrTranslate(va: number): Block<BlockFn> | null {
+    const { phys, vm, c, cache } = this;
+    // The translator reads guest code through the guest's own page tables (a software walk in the VMM).
+    const pa = (va & 3) === 0 ? vm.mmu.translate(va, ACCESS_FETCH, MODE_SUPERVISOR, true) : -1;
+    if (pa < 0) {
+      saveGuestState(phys.cpu, vm.cpu);
+      if ((va & 3) !== 0) vm.fault.set(17, 0, va);
+      this.emulateOnVirtualCpu(); // the virtual CPU raises the fetch fault into the guest
+      return null;
+    }
+    const hit = cache.lookup(pa);
+    if (hit !== undefined) return hit;
+    const words: number[] = [];
+    const room = Math.min(MAX_BLOCK_LENGTH, (4096 - (pa & PAGE_MASK)) >>> 2);
+    for (let i = 0; i < room; i++) words.push(phys.mem.i32[(pa >>> 2) + i]);
+    const len = blockLength(words, va);
+    const compiled = compileBlock(words.slice(0, len), va);
+    const b: Block<BlockFn> = { pa, va, length: len, fn: compiled.fn, valid: true, links: [null, null], linkGen: [-1, -1] };
+    cache.insert(b);
+    c.blocksTranslated++;
+    c.instructionsTranslated += len;
+    return b;
+  }
+
+  /** Emulate the system instruction a block stopped at. */
+  private callout(): void {
+    const vm = this.vm;
+    const pc = vm.cpu.pc;
+    const reason = this.trapReason(6, pc);
+    const clock = vm.retired;
+    const retired = this.emulateOnVirtualCpu();
+    this.entry('callout', reason, pc, MODE_SUPERVISOR, retired ? 'emulated on the virtual CPU' : 'reflected into the guest kernel', clock);
+  }
+
+  /** Fewer instructions are left before a device event than the next block has: interpret them one by one. */
+  private interpretUntilEvent(count: number): void {
+    const { phys, vm, c } = this;
+    saveGuestState(phys.cpu, vm.cpu);
+    for (let i = 0; i < count && vm.status === 'running' && vm.cpu.mode === MODE_SUPERVISOR && !vm.halted; i++) {
+      const before = vm.retired;
+      const word = this.guestWord(vm.cpu.pc);
+      vm.step();
+      const n = vm.retired - before;
+      c.interpretedInstructions += n;
+      if (n > 0 && word !== null) this.onEmulated(word);
+      if (n === 0 || vm.irqPending !== 0) break; // an exception was delivered, or an interrupt may be due
+    }
+    loadGuestState(phys.cpu, vm.cpu);
+    if (vm.clock >= vm.dev.nextEvent()) c.enter('interrupt', 'host timer');
+  }
+
+  protected override outcome(details: EngineOutcome['details'] = {}): EngineOutcome {
+    const { c, cache, D } = this;
+    c.inlineEmulations = D.inline;
+    c.cacheHits = cache.stats.hits;
+    c.cacheMisses = cache.stats.misses;
+    c.chainedTransitions = cache.stats.chained;
+    c.invalidations = cache.stats.invalidated;
+    c.cacheFlushes = cache.stats.flushes;
+    return super.outcome({ cacheBlocks: cache.capacity, chaining: this.chaining, ...details });
+  }
+}
+
+function samePage(a: number, b: number): boolean {
+  return a >>> PAGE_SHIFT === b >>> PAGE_SHIFT;
+}
+
+export const dbt: Engine = {
+  id: 'dbt',
+  title: 'binary translation',
+  summary:
+    'Guest kernel code is translated block by block, with sensitive instructions rewritten; user code runs directly.',
+  guest: 'native',
+  options: [
+    { name: 'cacheBlocks', help: 'translation-cache capacity in blocks (flushed whole when full)', default: DEFAULT_CACHE_BLOCKS },
+    { name: 'chaining', help: 'link blocks directly to their translated successors', default: true },
+  ],
+  run(spec) {
+    return new BinaryTranslationVmm(spec).run();
+  },
+};
