@@ -8,10 +8,14 @@ import { ISA_VARIANTS, type IsaVariant } from '../src/isa/arch.js';
 import { assembleFile, formatError, type AssembleResult } from '../src/asm/index.js';
 import { disassemble } from '../src/isa/disasm.js';
 import { interpreterSource } from '../src/hw/interp.js';
-import { DEFAULT_BUDGET, runBare, type RunResult } from '../src/run/reference.js';
+import { DEFAULT_BUDGET } from '../src/run/reference.js';
+import { GuestError, runCell, type CellResult, type Guest } from '../src/run/engine-run.js';
+import { DEFAULT_PRESET_ID, loadPreset, PRESET_IDS, PresetError, type CostPreset } from '../src/metrics/presets.js';
+import { ENGINE_IDS, engineById, REFERENCE_ENGINE_ID } from '../strategies/registry.js';
+import type { Engine, EngineOptionValue, TraceEvent } from '../strategies/engine.js';
 import { DEFAULT_MEMORY_BYTES, MAX_MEMORY_BYTES } from '../src/hw/memory.js';
-import { BuildError, buildProgram } from '../src/workload/build.js';
-import { WORKLOAD_NAMES, WORKLOADS, workloadByName, type WorkloadSpec } from '../workloads/manifest.js';
+import { BuildError } from '../src/workload/build.js';
+import { WORKLOAD_NAMES, WORKLOADS, workloadByName } from '../workloads/manifest.js';
 import {
   choice,
   helpText,
@@ -103,65 +107,139 @@ function listing(image: Uint8Array): string {
 }
 
 const RUN_FLAGS: FlagSpecs = {
-  json: { type: 'boolean', help: 'print the result object as JSON' },
-  scale: { type: 'string', value: 'N', help: "workload size (default: the workload's default scale)" },
-  budget: { type: 'string', value: 'N', help: `stop after N instructions (default ${DEFAULT_BUDGET})` },
+  engine: { type: 'string', value: 'ID', help: `engine to run under (default ${REFERENCE_ENGINE_ID}): ${ENGINE_IDS.join(', ')}` },
   isa: { type: 'string', value: ISA_VARIANTS.join('|'), help: 'ISA variant (default: default)' },
-  memory: { type: 'string', value: 'BYTES', help: `physical memory size (default ${DEFAULT_MEMORY_BYTES})` },
+  preset: { type: 'string', value: 'NAME|file.json', help: `cost preset (default ${DEFAULT_PRESET_ID}): ${PRESET_IDS.join(', ')}` },
+  option: { type: 'string', multiple: true, value: 'NAME=VALUE', help: 'an engine option (repeatable; see virtstrat list)' },
+  scale: { type: 'string', value: 'N', help: "workload size (default: the workload's default scale)" },
+  json: { type: 'boolean', help: 'print the result object as JSON' },
+  trace: { type: 'boolean', help: 'print every VMM entry as it happens (guest pc, instruction, kind, reason)' },
+  budget: { type: 'string', value: 'N', help: 'stop after N guest instructions (default: generous, from the reference run)' },
+  memory: { type: 'string', value: 'BYTES', help: `guest physical memory size (default ${DEFAULT_MEMORY_BYTES})` },
   ...DEFINE_FLAG,
   ...HELP_FLAG,
 };
 
-/** The workload check: does the console output equal what the manifest says it must print? */
-export interface WorkloadCheck {
-  workload: string;
-  scale: number;
-  passed: boolean;
+export function parseEngine(value: string | undefined): Engine {
+  const id = value ?? REFERENCE_ENGINE_ID;
+  const e = engineById(id);
+  if (!e) throw new UsageError(`--engine: '${id}' is not an engine. Valid engines: ${ENGINE_IDS.join(', ')}`);
+  return e;
 }
 
-function printRun(r: RunResult, json: boolean, io: Io, check?: WorkloadCheck): number {
-  const ok = (r.status === 'exited' || r.status === 'halted') && (check?.passed ?? true);
-  if (json) {
-    io.out(`${JSON.stringify(check ? { ...r, check } : r, null, 2)}\n`);
-  } else {
-    io.out(r.console);
-    const code = r.exitCode !== null ? ` with exit code ${r.exitCode}` : '';
-    io.err(`[virtstrat] ${r.status}${code} after ${r.counters.guestInstructions} instructions: ${r.message}\n`);
-    if (check) {
-      io.err(
-        check.passed
-          ? `[virtstrat] output matches the expected output of ${check.workload} at scale ${check.scale}\n`
-          : `[virtstrat] output DIFFERS from the expected output of ${check.workload} at scale ${check.scale}\n`,
-      );
-    }
+export function parsePreset(value: string | undefined): CostPreset {
+  try {
+    return loadPreset(value ?? DEFAULT_PRESET_ID);
+  } catch (err) {
+    if (err instanceof PresetError) throw new UsageError(`--preset: ${err.message}`);
+    throw err;
   }
-  return ok ? 0 : 1;
+}
+
+/** --option NAME=VALUE, checked against the engine's options (a value takes the type of the default). */
+export function parseEngineOptions(engine: Engine, values: string[] | undefined): Record<string, EngineOptionValue> {
+  const out: Record<string, EngineOptionValue> = {};
+  for (const v of values ?? []) {
+    const m = /^([A-Za-z][A-Za-z0-9-]*)=(.*)$/.exec(v);
+    const names = engine.options.map((o) => o.name);
+    const spec = m ? engine.options.find((o) => o.name === m[1]) : undefined;
+    if (!m || !spec) {
+      const valid = names.length ? names.join(', ') : '(this engine has no options)';
+      throw new UsageError(`--option: '${v}' is not an option of ${engine.id}. Valid options: ${valid}`);
+    }
+    const raw = m[2];
+    if (typeof spec.default === 'boolean') {
+      if (raw !== 'true' && raw !== 'false') throw new UsageError(`--option ${spec.name}: expected true or false, got '${raw}'`);
+      out[spec.name] = raw === 'true';
+    } else if (typeof spec.default === 'number') {
+      const n = Number(raw);
+      if (!Number.isInteger(n) || n < 0) throw new UsageError(`--option ${spec.name}: expected a whole number, got '${raw}'`);
+      out[spec.name] = n;
+    } else out[spec.name] = raw;
+  }
+  return out;
+}
+
+const hex8 = (v: number): string => `0x${(v >>> 0).toString(16).padStart(8, '0')}`;
+
+export function formatTrace(e: TraceEvent): string {
+  return `[trace] ${String(e.clock).padStart(10)} ${hex8(e.pc)} ${e.mode.padEnd(10)} ${e.kind.padEnd(9)} ${e.reason.padEnd(24)} ${e.instruction.padEnd(26)} -> ${e.action}`;
+}
+
+/** The human summary of a run, printed after the console output (on stderr). */
+function summary(r: CellResult): string {
+  const lines: string[] = [];
+  const code = r.exitCode !== null ? ` with exit code ${r.exitCode}` : '';
+  lines.push(`[virtstrat] ${r.engine} on ${r.workload}${r.scale !== null ? ` (scale ${r.scale})` : ''}, ${r.isa} ISA: ${r.status}${code} — ${r.message}`);
+  const c = r.counters;
+  lines.push(
+    `[virtstrat] guest instructions: ${c.guestInstructions} (direct ${c.directInstructions}, interpreted ${c.interpretedInstructions}, ` +
+      `emulated ${c.emulatedInstructions}, translated ${c.translatedInstructions})`,
+  );
+  lines.push(
+    `[virtstrat] VMM entries: ${c.vmmEntries} (traps ${c.traps}, callouts ${c.callouts}, hypercalls ${c.hypercalls}, VM exits ${c.vmExits}, ` +
+      `host interrupts ${c.hostInterrupts}), ${c.exitsPerKInsn.toFixed(2)} per 1,000 instructions`,
+  );
+  const top = [...r.reasons].sort((a, b) => b.count - a.count).slice(0, 6);
+  if (top.length) lines.push(`[virtstrat] top reasons: ${top.map((x) => `${x.kind} ${x.reason} ×${x.count}`).join(', ')}`);
+  lines.push(`[virtstrat] modeled cycles (${r.preset}): ${Math.round(r.cycles.total)}, ${r.overheadVsNative.toFixed(2)}x native`);
+  if (r.fidelity.verdict === 'exact') {
+    lines.push(`[virtstrat] fidelity: exact (${r.fidelity.compared === 'state' ? 'output, final state and instruction count' : 'output'} match the reference)`);
+  } else {
+    lines.push(`[virtstrat] fidelity: DIVERGED`);
+    for (const d of r.fidelity.differences.slice(0, 8)) lines.push(`[virtstrat]   - ${d}`);
+    if (r.fidelity.differences.length > 8) lines.push(`[virtstrat]   ... ${r.fidelity.differences.length - 8} more differences`);
+    if (r.fidelity.cause) lines.push(`[virtstrat] cause: ${r.fidelity.cause}`);
+  }
+  if (r.outputCorrect !== null) {
+    lines.push(`[virtstrat] output ${r.outputCorrect ? 'matches' : 'DIFFERS from'} the expected output of ${r.workload} at scale ${r.scale}`);
+  }
+  return `${lines.join('\n')}\n`;
 }
 
 /** A positional argument is a workload name, or a path to an assembly file. */
-export interface RunTarget {
-  image: Uint8Array;
-  workload?: WorkloadSpec;
-  scale?: number;
-}
-
-function resolveTarget(arg: string, values: Parsed['values'], io: Io): RunTarget {
+function resolveGuest(arg: string, values: Parsed['values'], io: Io): Guest {
   const workload = workloadByName(arg);
   if (workload) {
     const scale = positiveInt('scale', values.scale as string | undefined, workload.defaultScale);
-    try {
-      const built = buildProgram({ program: workload.program, scale, build: 'native', kernelOptions: workload.kernelOptions });
-      return { image: built.image, workload, scale };
-    } catch (err) {
-      if (err instanceof BuildError) throw new RunError(err.message);
-      throw err;
-    }
+    return { kind: 'workload', workload, scale };
   }
   if (values.scale !== undefined) throw new UsageError('--scale applies to workloads, not to assembly files');
   if (!arg.endsWith('.s') && !existsSync(arg)) {
     throw new UsageError(`'${arg}' is neither a workload nor a file. Valid workloads: ${WORKLOAD_NAMES.join(', ')}`);
   }
-  return { image: assembleOrFail(arg, parseDefines(values), io).image };
+  return { kind: 'image', name: arg, image: assembleOrFail(arg, parseDefines(values), io).image };
+}
+
+function runCommand(args: Parsed, io: Io): number {
+  const arg = oneFile('run', args);
+  const v = args.values;
+  const engine = parseEngine(v.engine as string | undefined);
+  const isa: IsaVariant = choice('isa', v.isa as string | undefined, ISA_VARIANTS, 'default');
+  const preset = parsePreset(v.preset as string | undefined);
+  const options = parseEngineOptions(engine, v.option as string[] | undefined);
+  const budget = v.budget === undefined ? undefined : positiveInt('budget', v.budget as string, DEFAULT_BUDGET);
+  const memoryBytes = positiveInt('memory', v.memory as string | undefined, DEFAULT_MEMORY_BYTES, MAX_MEMORY_BYTES);
+  const json = v.json === true;
+  const guest = resolveGuest(arg, v, io);
+  const traced: TraceEvent[] = [];
+  const trace = v.trace === true ? (e: TraceEvent) => (json ? traced.push(e) : io.out(`${formatTrace(e)}\n`)) : null;
+  let r: CellResult;
+  try {
+    r = runCell({ engine, guest, isa, preset, budget, memoryBytes, trace, options });
+  } catch (err) {
+    if (err instanceof BuildError || err instanceof GuestError || err instanceof RangeError) throw new RunError(err.message);
+    throw err;
+  }
+  if (json) {
+    const check = guest.kind === 'workload' ? { workload: guest.workload.name, scale: guest.scale, passed: r.outputCorrect === true } : undefined;
+    io.out(`${JSON.stringify({ ...r, ...(check ? { check } : {}), ...(trace ? { trace: traced } : {}) }, null, 2)}\n`);
+  } else {
+    io.out(r.console);
+    io.err(summary(r));
+  }
+  const finished = r.status === 'exited' || r.status === 'halted';
+  return finished && r.outputCorrect !== false ? 0 : 1;
 }
 
 export const COMMANDS: Record<string, Command> = {
@@ -199,28 +277,10 @@ export const COMMANDS: Record<string, Command> = {
     },
   },
   run: {
-    usage: 'virtstrat run <workload|file.s> [--scale N] [--json] [--budget N] [--isa default|classic]',
-    summary: 'Run a workload (by name) or an assembly file on the bare hardware model (the reference run).',
+    usage: 'virtstrat run <workload|file.s> [--engine ID] [--isa default|classic] [--preset NAME] [--json] [--trace]',
+    summary: 'Run a workload (by name) or an assembly file under an engine (default: the bare-metal reference run).',
     flags: RUN_FLAGS,
-    run(args, io) {
-      const arg = oneFile('run', args);
-      const isa: IsaVariant = choice('isa', args.values.isa as string | undefined, ISA_VARIANTS, 'default');
-      const budget = positiveInt('budget', args.values.budget as string | undefined, DEFAULT_BUDGET);
-      const memoryBytes = positiveInt('memory', args.values.memory as string | undefined, DEFAULT_MEMORY_BYTES, MAX_MEMORY_BYTES);
-      const target = resolveTarget(arg, args.values, io);
-      let r: RunResult;
-      try {
-        r = runBare(target.image, { isa, budget, memoryBytes });
-      } catch (err) {
-        if (err instanceof RangeError) throw new RunError(err.message);
-        throw err;
-      }
-      const check =
-        target.workload && target.scale !== undefined
-          ? { workload: target.workload.name, scale: target.scale, passed: r.console === target.workload.expected(target.scale) }
-          : undefined;
-      return printRun(r, args.values.json === true, io, check);
-    },
+    run: runCommand,
   },
   list: {
     usage: 'virtstrat list [--json]',

@@ -6,7 +6,7 @@
  */
 import type { IsaVariant } from '../isa/arch.js';
 import { DEFAULT_MEMORY_BYTES } from '../hw/memory.js';
-import type { MachineStatus } from '../hw/machine.js';
+import type { MachineStatus, RegisterDump } from '../hw/machine.js';
 import type { CounterSnapshot, ReasonCount } from '../metrics/counters.js';
 import { modeledCycles, type ModeledCycles } from '../metrics/cost.js';
 import type { CostPreset } from '../metrics/presets.js';
@@ -58,6 +58,9 @@ export interface CellResult {
   silentFailures: SilentFailure[];
   details: Record<string, EngineOptionValue>;
   budget: number;
+  /** The final state of the guest's (virtual) CPU, and a hash of guest RAM. */
+  registers: RegisterDump;
+  memoryHash: string;
 }
 
 /** A guest that cannot be run by an engine (e.g. paravirt on a plain assembly file). */
@@ -143,5 +146,7 @@ export function runCell(spec: CellSpec): CellResult {
     silentFailures: outcome.silentFailures,
     details: { ...options, ...outcome.details },
     budget,
+    registers: outcome.registers,
+    memoryHash: outcome.memoryHash,
   };
 }

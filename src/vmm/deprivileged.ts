@@ -157,17 +157,20 @@ export abstract class DeprivilegedVmm {
     this.vm.raise(vector, code, addr);
   }
 
-  /** The instruction word at a guest virtual address, read through the guest's own tables (null if unmapped). */
-  protected guestWord(va: number): number | null {
+  /**
+   * The instruction word at a guest virtual address, read through the guest's own tables with the privilege
+   * of `mode` (default: the current virtual mode). Null if unmapped.
+   */
+  protected guestWord(va: number, mode = this.vm.cpu.mode): number | null {
     const vm = this.vm;
     if ((va & 3) !== 0) return null;
-    const pa = vm.mmu.translate(va, ACCESS_FETCH, vm.cpu.mode, true);
+    const pa = vm.mmu.translate(va, ACCESS_FETCH, mode, true);
     return pa < 0 ? null : vm.mem.i32[pa >>> 2];
   }
 
   /** The instruction at a guest address, disassembled, for traces and reasons. */
-  protected guestInstruction(va: number): string {
-    const w = this.guestWord(va);
+  protected guestInstruction(va: number, mode = this.vm.cpu.mode): string {
+    const w = this.guestWord(va, mode);
     return w === null ? '' : disassemble(w, va);
   }
 
@@ -183,7 +186,7 @@ export abstract class DeprivilegedVmm {
       clock,
       pc: pc >>> 0,
       mode: mode === MODE_SUPERVISOR ? 'supervisor' : 'user',
-      instruction: this.guestInstruction(pc),
+      instruction: this.guestInstruction(pc, mode),
       kind,
       reason,
       action,
