@@ -184,7 +184,11 @@ pvr\@:
 .ifdef PARAVIRT
         li   r12, SHINFO
         stw  \reg, [r12 + SH_TPR]
+        ldw  r13, [r12 + SH_MASK]  ; masked: nothing can be delivered now; the unmasking store will check
+        cmpi r13, 0
+        bne  pvt\@
         pv_unmasked_check
+pvt\@:
 .else
         mtcr tpr, \reg
 .endif
