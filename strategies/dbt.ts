@@ -137,7 +137,7 @@ export class BinaryTranslationVmm extends TrapAndEmulateVmm {
       }
     }
     saveGuestState(S, vm.cpu);
-    if (vm.clock >= vm.dev.nextEvent()) c.enter('interrupt', 'host timer');
+    this.hostTimerIfDue();
   }
 
   /** The block at a guest address: from the cache, or translated now. Null if fetching it faulted. */
@@ -189,7 +189,7 @@ export class BinaryTranslationVmm extends TrapAndEmulateVmm {
       if (n === 0 || vm.irqPending !== 0) break; // an exception was delivered, or an interrupt may be due
     }
     loadGuestState(phys.cpu, vm.cpu);
-    if (vm.clock >= vm.dev.nextEvent()) c.enter('interrupt', 'host timer');
+    this.hostTimerIfDue();
   }
 
   protected override outcome(details: EngineOutcome['details'] = {}): EngineOutcome {

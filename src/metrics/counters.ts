@@ -79,8 +79,8 @@ export class Counters {
 
   /** VMM entries by kind and reason, e.g. "vm-exit" / "30 I/O instruction". */
   readonly reasons = new Map<string, number>();
-  /** Hypercall batch sizes (paravirt): batch size -> number of calls. */
-  readonly batchSizes = new Map<number, number>();
+  /** Batched calls (paravirt): "<call>\u0000<batch size>" -> number of calls. */
+  readonly batchSizes = new Map<string, number>();
 
   /** Count one VMM entry of a kind, for a reason. */
   enter(kind: EntryKind, reason: string): void {
@@ -106,8 +106,20 @@ export class Counters {
     this.reasons.set(key, (this.reasons.get(key) ?? 0) + 1);
   }
 
-  batch(size: number): void {
-    this.batchSizes.set(size, (this.batchSizes.get(size) ?? 0) + 1);
+  /** One batched call (e.g. HC_MMU_UPDATE) carrying `size` operations. */
+  batch(call: string, size: number): void {
+    const key = `${call}\u0000${size}`;
+    this.batchSizes.set(key, (this.batchSizes.get(key) ?? 0) + 1);
+  }
+
+  /** Batch sizes per call, sorted by call then size (deterministic order). */
+  batchList(): BatchCount[] {
+    return [...this.batchSizes.entries()]
+      .map(([k, calls]) => {
+        const [call, size] = k.split('\u0000');
+        return { call, size: Number(size), calls };
+      })
+      .sort((a, b) => (a.call === b.call ? a.size - b.size : a.call < b.call ? -1 : 1));
   }
 
   /** VMM entries per 1,000 guest instructions. */
@@ -135,6 +147,12 @@ export class Counters {
     for (const f of COUNTER_FIELDS) out[f.key] = f.derived ? f.derived(this) : (this[f.key as keyof Counters] as number);
     return out as CounterSnapshot;
   }
+}
+
+export interface BatchCount {
+  call: string;
+  size: number;
+  calls: number;
 }
 
 export interface ReasonCount {

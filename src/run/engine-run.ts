@@ -7,7 +7,7 @@
 import type { IsaVariant } from '../isa/arch.js';
 import { DEFAULT_MEMORY_BYTES } from '../hw/memory.js';
 import type { MachineStatus, RegisterDump } from '../hw/machine.js';
-import type { CounterSnapshot, ReasonCount } from '../metrics/counters.js';
+import type { BatchCount, CounterSnapshot, ReasonCount } from '../metrics/counters.js';
 import { modeledCycles, type ModeledCycles } from '../metrics/cost.js';
 import type { CostPreset } from '../metrics/presets.js';
 import { buildProgram, type KernelBuild } from '../workload/build.js';
@@ -51,7 +51,8 @@ export interface CellResult {
   fidelity: Fidelity;
   counters: CounterSnapshot;
   reasons: ReasonCount[];
-  batchSizes: { size: number; calls: number }[];
+  /** Batched calls by size (paravirt's HC_MMU_UPDATE and HC_MULTICALL). */
+  batchSizes: BatchCount[];
   cycles: ModeledCycles;
   /** Modeled cycles divided by the reference's modeled cycles. */
   overheadVsNative: number;
@@ -140,7 +141,7 @@ export function runCell(spec: CellSpec): CellResult {
     fidelity,
     counters: outcome.counters.snapshot(),
     reasons: outcome.counters.reasonList(),
-    batchSizes: [...outcome.counters.batchSizes.entries()].sort((a, b) => a[0] - b[0]).map(([size, calls]) => ({ size, calls })),
+    batchSizes: outcome.counters.batchList(),
     cycles,
     overheadVsNative: base === 0 ? 0 : cycles.total / base,
     silentFailures: outcome.silentFailures,

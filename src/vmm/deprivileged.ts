@@ -111,9 +111,16 @@ export abstract class DeprivilegedVmm {
     if (phys.trapped) {
       phys.trapped = false;
       this.handleTrap();
-    } else if (vm.clock >= vm.dev.nextEvent()) {
-      // The guest ran up to a virtual device event: the host timer interrupted it and entered the VMM.
-      this.c.enter('interrupt', 'host timer');
+    } else {
+      this.hostTimerIfDue();
+    }
+  }
+
+  /** The guest ran up to a virtual device event: the host timer interrupted it and entered the VMM. */
+  protected hostTimerIfDue(): void {
+    const vm = this.vm;
+    if (vm.clock >= vm.dev.nextEvent()) {
+      this.entry('interrupt', 'host timer', vm.cpu.pc, vm.cpu.mode, 'back in the VMM to emulate the virtual device event');
     }
   }
 

@@ -190,7 +190,7 @@ export class Hypercalls {
   /** HC_MMU_UPDATE: apply (entry, value) pairs in order, each validated; stop at the first that fails. */
   private mmuUpdate(list: number, count: number): number {
     if (count < 0 || count > MMU_BATCH_MAX) return HC_ERROR;
-    this.h.c.batch(count);
+    this.h.c.batch('HC_MMU_UPDATE', count);
     for (let k = 0; k < count; k++) {
       const entry = this.read(list + 8 * k);
       const value = this.read(list + 8 * k + 4);
@@ -202,7 +202,7 @@ export class Hypercalls {
   /** HC_MULTICALL: (number, r1, r2, r3) entries, all executed in this one entry. Results are not returned. */
   private multicall(list: number, count: number): number {
     if (count < 0 || count > MMU_BATCH_MAX) return HC_ERROR;
-    this.h.c.batch(count);
+    this.h.c.batch('HC_MULTICALL', count);
     for (let k = 0; k < count; k++) {
       const at = list + 16 * k;
       const n = this.read(at);
