@@ -7,9 +7,11 @@ import { native } from './native.js';
 import { emulate } from './emulate.js';
 import { trapEmulate } from './trap-emulate.js';
 import { dbt } from './dbt.js';
+import { paravirt } from './paravirt.js';
+import { vtx } from './vtx.js';
 
 /** The reference run first, then the strategies. */
-export const ENGINES: readonly Engine[] = [native, emulate, trapEmulate, dbt];
+export const ENGINES: readonly Engine[] = [native, emulate, trapEmulate, dbt, paravirt, vtx];
 
 /** The engine every other one is compared with. */
 export const REFERENCE_ENGINE_ID = 'native';

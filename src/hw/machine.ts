@@ -4,7 +4,8 @@
  *   - the physical machine of the reference run ("native": the guest kernel runs on it in supervisor mode),
  *   - the physical machine under a VMM (exceptions routed to the VMM instead of the guest: routing 'monitor'),
  *   - a VMM's software model of the guest's virtual machine (the emulator's CPU, and the virtual CPU on which
- *     trap-and-emulate and binary translation emulate individual instructions).
+ *     trap-and-emulate and binary translation emulate individual instructions),
+ *   - with a Vmx attached (src/hw/vmx.ts), a processor running a guest in VT-x non-root operation ('vmx').
  *
  * Time: `clock` counts retired instructions plus ticks skipped while halted. Devices are driven only by it.
  * Interrupts: the timer (vector 32, priority class 2) and the disk (vector 48, class 3). An interrupt is
@@ -30,11 +31,15 @@ import { interpreterFor, type ExecFn } from './interp.js';
 import { PhysicalMemory } from './memory.js';
 import { FaultInfo, Mmu, VEC_MACHINE_CHECK } from './mmu.js';
 import { controlRegisterWriteEffects, deliverException } from './system.js';
+import type { Vmx } from './vmx.js';
 
 export type MachineStatus = 'running' | 'exited' | 'halted' | 'budget-exhausted' | 'triple-fault' | 'machine-check';
 
-/** Where exceptions go: into the guest's own trap vectors, or out of the run loop to a VMM. */
-export type Routing = 'bare' | 'monitor';
+/**
+ * Where exceptions go: into the guest's own trap vectors, out of the run loop to a VMM, or — in VMX non-root
+ * operation — through the VMCS's exception bitmap (src/hw/vmx.ts).
+ */
+export type Routing = 'bare' | 'monitor' | 'vmx';
 
 export const IRQ_TIMER = 1;
 export const IRQ_DISK = 2;
@@ -96,6 +101,9 @@ export class Machine implements DmaPort {
 
   onSensitive: SensitiveHook | null = null;
 
+  /** The VT-x extension, once a VMM has executed VMXON on this machine (src/hw/vmx.ts). */
+  vmx: Vmx | null = null;
+
   constructor(opts: MachineOptions = {}) {
     this.isa = opts.isa ?? 'default';
     this.mem = opts.memory ?? new PhysicalMemory(opts.memoryBytes);
@@ -130,6 +138,7 @@ export class Machine implements DmaPort {
       this.trapped = true;
       return false;
     }
+    if (this.routing === 'vmx' && this.vmx !== null) return this.vmx.exception(vector, code, addr);
     return deliverException(this, vector, code, addr) && !this.breakOnDelivery;
   }
 
@@ -155,11 +164,12 @@ export class Machine implements DmaPort {
   }
 
   /**
-   * Hook for VT-x non-root operation: returns 0 to execute the instruction normally. A machine without a
-   * VMX extension (all machines here until the vtx engine attaches one) never intercepts.
+   * Hook for VT-x non-root operation: returns 0 to execute the instruction normally, or the system operation's
+   * result when it causes a VM exit. `w` is the instruction word (exit qualifications name its registers). A
+   * machine without a VMX extension never intercepts.
    */
-  vmxIntercept(_op: SystemOp, _arg: number): number {
-    return 0;
+  vmxIntercept(op: SystemOp, arg: number, w: number): number {
+    return this.vmx === null ? 0 : this.vmx.intercept(op, arg, w);
   }
 
   portRead(port: number): number {
@@ -170,12 +180,18 @@ export class Machine implements DmaPort {
     return this.dev.write(port, value, this.clock);
   }
 
+  /** Read a control register for mfcr (in VMX non-root operation: read shadows and the TPR shadow apply). */
   readCr(n: number): number {
-    return this.cpu.cr[n];
+    return this.vmx === null ? this.cpu.cr[n] : this.vmx.readCr(n);
   }
 
-  /** Write a control register with its side effects. Returns true if the run loop must re-plan. */
+  /** Write a control register for mtcr. Returns true if the run loop must re-plan. */
   writeCr(n: number, value: number): boolean {
+    return this.vmx === null ? this.writeCrNative(n, value) : this.vmx.writeCr(n, value);
+  }
+
+  /** Write a control register of this CPU with its architectural side effects. */
+  writeCrNative(n: number, value: number): boolean {
     const old = this.cpu.cr[n];
     this.cpu.cr[n] = n === CR_TPR ? value & 15 : value;
     if (controlRegisterWriteEffects(n, old, value).flush) this.mmu.flush();

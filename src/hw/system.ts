@@ -139,7 +139,7 @@ function retireNext(m: Machine): number {
 }
 
 function hlt(m: Machine): number {
-  const exit = m.vmxIntercept('hlt', 0);
+  const exit = m.vmxIntercept('hlt', 0, 0);
   if (exit !== 0) return exit;
   retireNext(m);
   m.halted = true;
@@ -166,7 +166,7 @@ function iret(m: Machine): number {
 
 function portIn(m: Machine, w: number): number {
   const port = w & 0xffff;
-  const exit = m.vmxIntercept('in', port);
+  const exit = m.vmxIntercept('in', port, w);
   if (exit !== 0) return exit;
   m.cpu.regs[(w >>> 20) & 15] = m.portRead(port);
   return retireNext(m);
@@ -174,7 +174,7 @@ function portIn(m: Machine, w: number): number {
 
 function portOut(m: Machine, w: number): number {
   const port = w & 0xffff;
-  const exit = m.vmxIntercept('out', port);
+  const exit = m.vmxIntercept('out', port, w);
   if (exit !== 0) return exit;
   // Retire first: the device sees the clock with this instruction counted ("N instructions from now"
   // starts after the out).
@@ -187,7 +187,7 @@ function portOut(m: Machine, w: number): number {
 function mfcr(m: Machine, w: number): number {
   const n = (w >>> 16) & 15;
   if (!isValidCr(n)) return faultWith(m, VEC_INVALID_OPCODE);
-  const exit = m.vmxIntercept('mfcr', n);
+  const exit = m.vmxIntercept('mfcr', n, w);
   if (exit !== 0) return exit;
   m.cpu.regs[(w >>> 20) & 15] = m.readCr(n);
   return retireNext(m);
@@ -196,7 +196,7 @@ function mfcr(m: Machine, w: number): number {
 function mtcr(m: Machine, w: number): number {
   const n = (w >>> 20) & 15;
   if (!isValidCr(n)) return faultWith(m, VEC_INVALID_OPCODE);
-  const exit = m.vmxIntercept('mtcr', n);
+  const exit = m.vmxIntercept('mtcr', n, w);
   if (exit !== 0) return exit;
   const brk = m.writeCr(n, m.cpu.regs[(w >>> 16) & 15]);
   retireNext(m);
@@ -205,14 +205,14 @@ function mtcr(m: Machine, w: number): number {
 
 function invlpg(m: Machine, w: number): number {
   const va = m.cpu.regs[(w >>> 16) & 15];
-  const exit = m.vmxIntercept('invlpg', va);
+  const exit = m.vmxIntercept('invlpg', va, w);
   if (exit !== 0) return exit;
   m.mmu.invalidate(va);
   return retireNext(m);
 }
 
 function vmcall(m: Machine): number {
-  const exit = m.vmxIntercept('vmcall', 0);
+  const exit = m.vmxIntercept('vmcall', 0, 0);
   if (exit !== 0) return exit;
   return faultWith(m, VEC_INVALID_OPCODE);
 }

@@ -22,6 +22,13 @@ import type { FrameAllocator, GuestPlatform } from './platform.js';
 
 export type ShadowFaultResult = 'hidden' | 'true' | 'machine-check';
 
+/**
+ * The U bit of a shadow entry: 'force' makes every entry user-accessible (the guest kernel runs deprivileged in
+ * physical user mode), 'guest' copies the guest's own U bit (the guest runs in its real modes, as in VMX
+ * non-root operation, so the hardware itself keeps guest user code out of guest kernel pages).
+ */
+export type ShadowUserBit = 'force' | 'guest';
+
 /** The access type a page-fault error code describes. */
 export function accessOf(errorCode: number): Access {
   return (errorCode & PF_WRITE) !== 0 ? ACCESS_WRITE : (errorCode & PF_FETCH) !== 0 ? ACCESS_FETCH : ACCESS_READ;
@@ -38,6 +45,7 @@ export class ShadowPaging {
     private readonly c: Counters,
     private readonly frames: FrameAllocator,
     perMode: boolean,
+    private readonly userBit: ShadowUserBit = 'force',
   ) {
     const sup = this.newTable();
     this.roots = [sup, perMode ? this.newTable() : sup];
@@ -96,9 +104,10 @@ export class ShadowPaging {
       pde = t | PTE_P | PTE_W | PTE_U;
       mem.i32[pdeIndex] = pde;
     }
-    // The hardware runs the guest in user mode, so every shadow entry is user-accessible; writability is the
-    // guest's.
-    mem.i32[((pde & ~PAGE_MASK) >>> 2) + ((va >>> PAGE_SHIFT) & 0x3ff)] = (pa & ~PAGE_MASK) | PTE_P | PTE_U | (perm & PTE_W);
+    // Deprivileged ('force'), the hardware runs the guest kernel in user mode, so every shadow entry is
+    // user-accessible; otherwise the U bit is the guest's. Writability is always the guest's.
+    const user = this.userBit === 'force' ? PTE_U : perm & PTE_U;
+    mem.i32[((pde & ~PAGE_MASK) >>> 2) + ((va >>> PAGE_SHIFT) & 0x3ff)] = (pa & ~PAGE_MASK) | PTE_P | user | (perm & PTE_W);
     this.c.shadowEntriesBuilt++;
     return 'hidden';
   }

@@ -1,0 +1,588 @@
+/**
+ * The VMM of the `vtx` engine: first-generation hardware-assisted virtualization (VT-x without nested paging).
+ *
+ * The unmodified guest kernel runs on the physical machine in VMX non-root operation, in its own supervisor
+ * mode: cli, sti, pushf, popf and rdmode act on the guest's own state, and system calls and faults go straight to
+ * the guest kernel's vectors. The VMM (this TypeScript code, in root operation) sees only the VM exits the VMCS
+ * controls ask for, reads and writes the VMCS the way a real VMM does (each VMREAD/VMWRITE counted), and:
+ *   - emulates each exiting instruction on its model of the guest's virtual machine (`vm.step()` on the
+ *     GuestPlatform's virtual CPU: the same hardware semantics), including the devices: console, timer, disk;
+ *   - keeps virtual time (guest instructions) exactly as DeprivilegedVmm does: the physical timer is programmed
+ *     for the guest's next virtual device event, and its interrupt exits (reason 1);
+ *   - injects virtual interrupts through the VM-entry interruption information at exactly the boundary where the
+ *     real machine takes them: at once when the guest is interruptible, otherwise by interrupt-window exiting
+ *     (IF = 0 or an sti shadow) or a TPR threshold (the interrupt is masked by the guest's task priority);
+ *   - virtualizes memory with shadow page tables (src/vmm/shadow.ts, copying the guest's U bit: there is no ring
+ *     compression): exits on CR3 loads (28), on #PF through the exception bitmap (0; hidden faults are fixed and
+ *     resumed, true faults injected with the guest-visible error code and cr2) and on INVLPG (14). One shadow,
+ *     flushed on every guest CR3 load or paging switch (the guest kernel uses one address space).
+ *
+ * The general registers r0..r14 are saved by the VMM's exit stub, as on x86 (no VMCS access); the stack
+ * pointer, pc, FLAGS and the other guest state live in the VMCS.
+ */
+import {
+  CR_CTRL,
+  CR_ECODE,
+  CR_FAULTADDR,
+  CR_KSP,
+  CR_PTBR,
+  CR_TPR,
+  CR_TVB,
+  CTRL_PG,
+  FLAG_IF,
+  MODE_SUPERVISOR,
+  MODE_USER,
+  PF_USER,
+  PORT_CONSOLE_DATA,
+  PORT_CONSOLE_STATUS,
+  PORT_DISK_ADDR,
+  PORT_DISK_CMD,
+  PORT_DISK_COUNT,
+  PORT_DISK_IRQ,
+  PORT_DISK_SECTOR,
+  PORT_DISK_SIZE,
+  PORT_DISK_STATUS,
+  PORT_POWER,
+  PORT_TIMER_COUNT,
+  PORT_TIMER_PERIOD,
+  SP,
+  VEC_DISK,
+  VEC_INVALID_OPCODE,
+  VEC_PAGE_FAULT,
+  VEC_TIMER,
+  vectorName,
+} from '../isa/arch.js';
+import { disassemble } from '../isa/disasm.js';
+import { IRQ_DISK, IRQ_TIMER, type Machine } from '../hw/machine.js';
+import { ACCESS_FETCH } from '../hw/mmu.js';
+import {
+  ACTIVITY_HLT,
+  controlNames,
+  CPU_CR3_LOAD_EXITING,
+  CPU_CR3_STORE_EXITING,
+  CPU_CR8_LOAD_EXITING,
+  CPU_CR8_STORE_EXITING,
+  CPU_HLT_EXITING,
+  CPU_INTERRUPT_WINDOW_EXITING,
+  CPU_INVLPG_EXITING,
+  CPU_UNCONDITIONAL_IO_EXITING,
+  CPU_USE_IO_BITMAPS,
+  CPU_USE_TPR_SHADOW,
+  CR_ACCESS_MOV_TO,
+  EXIT_CR_ACCESS,
+  EXIT_EXCEPTION_OR_NMI,
+  EXIT_EXTERNAL_INTERRUPT,
+  EXIT_HLT,
+  EXIT_INTERRUPT_WINDOW,
+  EXIT_INVLPG,
+  EXIT_IO_INSTRUCTION,
+  EXIT_REASON_NAMES,
+  EXIT_TPR_BELOW_THRESHOLD,
+  EXIT_TRIPLE_FAULT,
+  EXIT_VMCALL,
+  infoValid,
+  infoVector,
+  INTERRUPTIBILITY_STI,
+  interruptionInfo,
+  INTR_ERROR_CODE_VALID,
+  INTR_TYPE_EXTERNAL,
+  INTR_TYPE_HARDWARE_EXCEPTION,
+  PIN_EXTERNAL_INTERRUPT_EXITING,
+  VMCS,
+} from '../hw/vmcs.js';
+import { Vmx } from '../hw/vmx.js';
+import { Counters, type EntryKind } from '../metrics/counters.js';
+import type { EngineOptionValue, EngineOutcome, RunSpec, TraceSink } from '../../strategies/engine.js';
+import { nativeControlCount, nativeFlagCount } from './deprivileged.js';
+import { GuestPlatform } from './platform.js';
+import { accessOf, ShadowPaging } from './shadow.js';
+import { VmcsFields } from './vtx-fields.js';
+
+export interface VtxOptions {
+  /** HLT exiting: a guest hlt exits (12); off, the CPU halts in non-root operation until the physical timer (1). */
+  readonly hltExiting: boolean;
+  /** Use TPR shadow: cr8 reads and writes act on the virtual TPR without exiting; off, they exit (28). */
+  readonly tprShadow: boolean;
+  /** Use I/O bitmaps marking the virtual devices' ports, instead of unconditional I/O exiting. */
+  readonly ioBitmap: boolean;
+}
+
+export const DEFAULT_VTX_OPTIONS: VtxOptions = { hltExiting: true, tprShadow: true, ioBitmap: false };
+
+/** The ports the virtual devices decode: with I/O bitmaps these are the ones that exit. */
+const DEVICE_PORTS: readonly number[] = [
+  PORT_CONSOLE_DATA,
+  PORT_CONSOLE_STATUS,
+  PORT_TIMER_PERIOD,
+  PORT_TIMER_COUNT,
+  PORT_DISK_SECTOR,
+  PORT_DISK_ADDR,
+  PORT_DISK_COUNT,
+  PORT_DISK_CMD,
+  PORT_DISK_STATUS,
+  PORT_DISK_IRQ,
+  PORT_DISK_SIZE,
+  PORT_POWER,
+];
+
+const hex = (v: number): string => `0x${(v >>> 0).toString(16)}`;
+
+/** The exit reason as counters and traces show it: "30 I/O instruction", "0 exception (14 page fault)". */
+export function exitLabel(reason: number, vector = -1): string {
+  const name = EXIT_REASON_NAMES[reason] ?? 'unknown';
+  if (reason === EXIT_EXCEPTION_OR_NMI) return `${reason} ${name} (${vector} ${vectorName(vector).replace(/-/g, ' ')})`;
+  return `${reason} ${name}`;
+}
+
+export class VtxVmm {
+  readonly p: GuestPlatform;
+  readonly c = new Counters();
+  /** The processor's VMX extension (VMXON done). */
+  readonly hw: Vmx;
+  readonly f: VmcsFields;
+  readonly shadow: ShadowPaging;
+  private readonly trace: TraceSink | null;
+  private readonly budget: number;
+  /** An event is already set for the next VM entry (an injected exception, or an interrupted delivery). */
+  private eventQueued = false;
+  /** The primary processor-based controls without interrupt-window exiting (which the VMM toggles). */
+  private readonly baseControls: number;
+
+  constructor(
+    spec: RunSpec,
+    readonly opts: VtxOptions = DEFAULT_VTX_OPTIONS,
+  ) {
+    this.p = new GuestPlatform(spec);
+    this.trace = spec.trace;
+    this.budget = spec.budget;
+    this.hw = new Vmx(this.p.phys);
+    this.f = new VmcsFields(this.hw.vmcs);
+    this.shadow = new ShadowPaging(this.p, this.c, this.p.vmmFrames, false, 'guest');
+    this.baseControls =
+      CPU_INVLPG_EXITING |
+      CPU_CR3_LOAD_EXITING |
+      CPU_CR3_STORE_EXITING |
+      (opts.hltExiting ? CPU_HLT_EXITING : 0) |
+      (opts.tprShadow ? CPU_USE_TPR_SHADOW : CPU_CR8_LOAD_EXITING | CPU_CR8_STORE_EXITING) |
+      (opts.ioBitmap ? CPU_USE_IO_BITMAPS : CPU_UNCONDITIONAL_IO_EXITING);
+    this.setup();
+  }
+
+  get vm(): Machine {
+    return this.p.vm;
+  }
+
+  get phys(): Machine {
+    return this.p.phys;
+  }
+
+  /** Fill in the VMCS: controls, and the guest at reset (pc 0, supervisor, IF = 0; all else 0 after VMCLEAR). */
+  private setup(): void {
+    const f = this.f;
+    f.write(VMCS.PIN_BASED_CONTROLS, PIN_EXTERNAL_INTERRUPT_EXITING);
+    f.write(VMCS.PROCESSOR_CONTROLS, this.baseControls);
+    f.write(VMCS.EXCEPTION_BITMAP, 1 << VEC_PAGE_FAULT);
+    // The VMM owns PG: the guest always runs paged (on the shadow), and sees its own PG in the read shadow.
+    f.write(VMCS.CR0_GUEST_HOST_MASK, CTRL_PG);
+    f.write(VMCS.CR0_READ_SHADOW, 0);
+    f.write(VMCS.TPR_THRESHOLD, 0);
+    f.write(VMCS.GUEST_CR0, CTRL_PG);
+    f.write(VMCS.GUEST_CR3, this.shadow.root(MODE_SUPERVISOR));
+    if (this.opts.ioBitmap) {
+      const a = this.p.vmmFrames.alloc();
+      const b = this.p.vmmFrames.alloc();
+      const u8 = this.phys.mem.u8;
+      u8.fill(0, a, a + 4096);
+      u8.fill(0, b, b + 4096);
+      for (const port of DEVICE_PORTS) u8[a + (port >>> 3)] |= 1 << (port & 7);
+      f.write(VMCS.IO_BITMAP_A, a);
+      f.write(VMCS.IO_BITMAP_B, b);
+    }
+  }
+
+  run(): EngineOutcome {
+    const vm = this.vm;
+    while (vm.status === 'running') {
+      vm.serviceDevices();
+      if (vm.status !== 'running') break;
+      if (vm.halted) {
+        // The guest waits for an interrupt: the VMM skips virtual time to the next one that can wake it.
+        this.syncInterruptState();
+        if (vm.deliverableVector() < 0) {
+          vm.idleUntilWake();
+          continue;
+        }
+      }
+      if (vm.retired >= this.budget) {
+        this.inspect();
+        vm.planLimit(this.budget); // stops the virtual machine with its budget message
+        break;
+      }
+      this.prepareEntry();
+      // The physical timer fires at the guest's next virtual device event (or when the budget runs out).
+      this.enterGuest(Math.min(vm.dev.nextEvent() - vm.clock, this.budget - vm.retired));
+    }
+    this.inspect();
+    return this.outcome();
+  }
+
+  /** VMRESUME, and the exit that ends it. */
+  private enterGuest(deadline: number): void {
+    const { vm, phys } = this;
+    const user0 = phys.retiredUser;
+    const sup0 = phys.retiredSupervisor;
+    const reason = this.hw.run(deadline);
+    const user = phys.retiredUser - user0;
+    const sup = phys.retiredSupervisor - sup0;
+    vm.retire(user, MODE_USER);
+    vm.retire(sup, MODE_SUPERVISOR);
+    this.c.directInstructions += user + sup;
+    this.f.exited();
+    this.eventQueued = false;
+    if (reason < 0) {
+      this.inspect();
+      vm.stop(phys.status === 'running' ? 'machine-check' : phys.status, phys.statusMessage);
+      return;
+    }
+    this.handleExit();
+  }
+
+  // --- Exit handlers ---------------------------------------------------------------------------------
+
+  private handleExit(): void {
+    // The prologue of every exit, as in real VMMs: the reason, whether an event caused the exit, and whether the
+    // exit interrupted the delivery of an event (which must then be delivered again).
+    const reason = this.f.read(VMCS.EXIT_REASON) & 0xffff;
+    this.f.read(VMCS.EXIT_INTERRUPTION_INFO);
+    const idt = this.f.read(VMCS.IDT_VECTORING_INFO);
+    if (infoValid(idt) && reason !== EXIT_EXCEPTION_OR_NMI) this.redeliver(idt);
+    // For traces only (instruments read the VMCS without counting).
+    const at = this.trace === null ? null : { pc: this.hw.vmcs.peek(VMCS.GUEST_RIP) | 0, mode: this.hw.vmcs.peek(VMCS.VS_GUEST_MODE), clock: this.vm.retired };
+    const done = (label: string, action: string): void => this.entry(label, action, at);
+    switch (reason) {
+      case EXIT_EXTERNAL_INTERRUPT:
+        return done(exitLabel(reason), this.externalInterrupt());
+      case EXIT_HLT:
+        this.emulate();
+        return done(exitLabel(reason), 'hlt emulated: the virtual CPU waits for a virtual interrupt');
+      case EXIT_IO_INSTRUCTION: {
+        const q = this.f.read(VMCS.EXIT_QUALIFICATION);
+        this.emulate();
+        const what = `${(q & 8) !== 0 ? 'in from' : 'out to'} port ${hex(q >>> 16)}`;
+        return done(exitLabel(reason), `${what} emulated on the virtual device (qualification ${hex(q)})`);
+      }
+      case EXIT_CR_ACCESS:
+        return done(exitLabel(reason), this.crAccess());
+      case EXIT_INVLPG: {
+        const va = this.f.read(VMCS.EXIT_QUALIFICATION) | 0;
+        this.emulate();
+        this.shadow.invalidate(va);
+        return done(exitLabel(reason), `shadow entry for ${hex(va)} dropped`);
+      }
+      case EXIT_VMCALL:
+        // The unmodified kernel makes no hypercalls; bare metal raises #UD for vmcall, so the guest gets #UD.
+        this.queueEvent(interruptionInfo(VEC_INVALID_OPCODE, INTR_TYPE_HARDWARE_EXCEPTION, false), 0);
+        this.c.reflectedExceptions++;
+        return done(exitLabel(reason), 'no hypercall interface: #UD injected, as on bare metal');
+      case EXIT_EXCEPTION_OR_NMI:
+        return this.exception(done);
+      case EXIT_INTERRUPT_WINDOW:
+        return done(exitLabel(reason), 'the guest can take interrupts again');
+      case EXIT_TPR_BELOW_THRESHOLD:
+        return done(exitLabel(reason), 'the guest lowered its task priority below a waiting interrupt');
+      case EXIT_TRIPLE_FAULT:
+        done(exitLabel(reason), 'the guest is shut down');
+        this.inspect();
+        this.vm.stop('triple-fault', this.hw.tripleFaultMessage);
+        return;
+      default:
+        throw new Error(`vtx: unexpected VM exit reason ${reason}`);
+    }
+  }
+
+  /** Reason 1: the physical timer. Device work happens in the run loop; a guest asleep in hlt waits there too. */
+  private externalInterrupt(): string {
+    if (this.opts.hltExiting || this.f.read(VMCS.GUEST_ACTIVITY_STATE) !== ACTIVITY_HLT) {
+      return 'physical timer: virtual devices serviced';
+    }
+    this.vm.halted = true;
+    this.vm.cpu.pc = this.f.read(VMCS.GUEST_RIP) | 0;
+    return 'physical timer while the guest was halted in non-root operation: waiting for a virtual interrupt';
+  }
+
+  /** Reason 28: a CR3 load or store, a CR0 write that changes PG, or (without a TPR shadow) a cr8 access. */
+  private crAccess(): string {
+    const q = this.f.read(VMCS.EXIT_QUALIFICATION);
+    const cr = q & 15;
+    const to = ((q >>> 4) & 3) === CR_ACCESS_MOV_TO;
+    const vm = this.vm;
+    const oldCr0 = vm.cpu.cr[CR_CTRL];
+    if (!this.emulate()) return 'the instruction faulted on the virtual CPU';
+    if (to && cr === CR_PTBR) {
+      this.shadow.flushAll();
+      return `guest page-table base ${hex(vm.cpu.cr[CR_PTBR])}: shadow flushed`;
+    }
+    if (to && cr === CR_CTRL) {
+      const v = vm.cpu.cr[CR_CTRL];
+      this.f.write(VMCS.CR0_READ_SHADOW, v);
+      this.f.write(VMCS.GUEST_CR0, v | CTRL_PG);
+      if (((v ^ oldCr0) & CTRL_PG) !== 0) this.shadow.flushAll();
+      return `guest paging ${(v & CTRL_PG) !== 0 ? 'on' : 'off'}: read shadow updated, shadow flushed`;
+    }
+    return `mov ${to ? 'to' : 'from'} cr${cr} emulated`;
+  }
+
+  /** Reason 0: an exception the bitmap intercepts — a page fault on the shadow page tables. */
+  private exception(done: (label: string, action: string) => void): void {
+    const f = this.f;
+    const info = f.read(VMCS.EXIT_INTERRUPTION_INFO);
+    const vector = infoVector(info);
+    const label = exitLabel(EXIT_EXCEPTION_OR_NMI, vector);
+    // Did the exception interrupt the delivery of another event? Then that event must be delivered again.
+    const idt = f.read(VMCS.IDT_VECTORING_INFO);
+    if (vector !== VEC_PAGE_FAULT) {
+      this.queueEvent(info, (info & INTR_ERROR_CODE_VALID) !== 0 ? f.read(VMCS.EXIT_INTERRUPTION_ERROR_CODE) : 0);
+      this.c.reflectedExceptions++;
+      return done(label, 'reflected into the guest kernel');
+    }
+    const va = f.read(VMCS.EXIT_QUALIFICATION) | 0;
+    const code = f.read(VMCS.EXIT_INTERRUPTION_ERROR_CODE);
+    const r = this.shadow.handleFault(va, accessOf(code), (code & PF_USER) !== 0 ? MODE_USER : MODE_SUPERVISOR);
+    if (r === 'hidden') {
+      this.c.hiddenPageFaults++;
+      if (infoValid(idt)) {
+        this.redeliver(idt);
+        return done(label, `hidden: shadow entry for ${hex(va)} built; the interrupted ${vectorName(infoVector(idt))} delivered again`);
+      }
+      return done(label, `hidden: shadow entry for ${hex(va)} built; the guest never sees it`);
+    }
+    if (r === 'machine-check') {
+      done(label, 'machine check');
+      this.inspect();
+      this.vm.stop('machine-check', `machine check at pc ${hex(this.hw.vmcs.peek(VMCS.GUEST_RIP))}: ${this.vm.fault.message}`);
+      return;
+    }
+    if (infoValid(idt)) {
+      // The guest's own tables cannot take the frame or reach the vector table: bare metal triple-faults.
+      done(label, 'true fault while delivering an event: the guest triple-faults');
+      this.inspect();
+      this.vm.stop(
+        'triple-fault',
+        `triple fault: could not deliver ${vectorName(infoVector(idt))} (vector ${infoVector(idt)}) raised at pc ` +
+          `${hex(this.vm.cpu.pc)}: a page fault at ${hex(va)} while delivering it`,
+      );
+      return;
+    }
+    this.c.truePageFaults++;
+    this.c.reflectedExceptions++;
+    f.write(VMCS.VS_GUEST_FAULT_ADDRESS, va);
+    this.queueEvent(interruptionInfo(VEC_PAGE_FAULT, INTR_TYPE_HARDWARE_EXCEPTION, true), this.vm.fault.code);
+    done(label, `true: page fault at ${hex(va)} injected into the guest kernel`);
+  }
+
+  /**
+   * Emulate the instruction that exited on the virtual CPU (the shared hardware semantics, devices included)
+   * and move the guest past it. Instruction exits come only from guest supervisor mode: privilege checks come
+   * before them (vmcall, which exits in every mode, is not emulated). Returns true if the instruction retired.
+   */
+  private emulate(): boolean {
+    const { vm, phys, f } = this;
+    const s = vm.cpu;
+    const rip = f.read(VMCS.GUEST_RIP) | 0;
+    const length = f.read(VMCS.EXIT_INSTRUCTION_LENGTH);
+    const word = this.guestWord(rip);
+    // The stack pointer is in the VMCS: read it only when the instruction names r15.
+    const usesSp = word !== null && (((word >>> 20) & 15) === SP || ((word >>> 16) & 15) === SP);
+    s.regs.set(phys.cpu.regs.subarray(0, SP));
+    if (usesSp) s.regs[SP] = f.read(VMCS.GUEST_RSP) | 0;
+    const sp = s.regs[SP];
+    s.pc = rip;
+    s.mode = MODE_SUPERVISOR;
+    if (vm.step() !== 1) {
+      // Only if the VMM cannot fetch the instruction through the guest's tables (they changed under it).
+      this.inspect();
+      vm.stop('machine-check', `vtx: could not emulate the instruction at ${hex(rip)} that exited (${vectorName(vm.fault.vector)})`);
+      return false;
+    }
+    this.c.emulatedInstructions++;
+    phys.cpu.regs.set(s.regs.subarray(0, SP));
+    if (usesSp && s.regs[SP] !== sp) f.write(VMCS.GUEST_RSP, s.regs[SP]);
+    f.write(VMCS.GUEST_RIP, rip + length);
+    // Skipping an instruction ends an sti shadow.
+    if ((f.read(VMCS.GUEST_INTERRUPTIBILITY) & INTERRUPTIBILITY_STI) !== 0) f.write(VMCS.GUEST_INTERRUPTIBILITY, 0);
+    return true;
+  }
+
+  // --- Virtual interrupts ----------------------------------------------------------------------------
+
+  /** Copy what decides interrupt delivery (IF, the sti shadow, the task priority) into the virtual CPU. */
+  private syncInterruptState(): void {
+    const { vm, f } = this;
+    vm.cpu.iflag = (f.read(VMCS.GUEST_RFLAGS) & FLAG_IF) !== 0 ? 1 : 0;
+    vm.shadowEnd = (f.read(VMCS.GUEST_INTERRUPTIBILITY) & INTERRUPTIBILITY_STI) !== 0 ? vm.clock + 1 : 0;
+    // Without a TPR shadow every cr8 access exits, so the virtual CPU's cr8 is already current.
+    if (this.opts.tprShadow) vm.cpu.cr[CR_TPR] = f.read(VMCS.VS_VIRTUAL_TPR) & 15;
+  }
+
+  /**
+   * Before VM entry: inject the highest-priority deliverable virtual interrupt, and ask the processor to exit
+   * when a waiting one may become deliverable — interrupt-window exiting when only IF or an sti shadow holds it
+   * back, the TPR threshold when the guest's task priority masks it.
+   */
+  private prepareEntry(): void {
+    const vm = this.vm;
+    if (vm.irqPending === 0) {
+      this.setWindow(false);
+      this.setThreshold(0);
+      return;
+    }
+    this.syncInterruptState();
+    if (!this.eventQueued) {
+      const v = vm.deliverableVector();
+      if (v >= 0) {
+        vm.acknowledge(v);
+        vm.halted = false;
+        this.queueEvent(interruptionInfo(v, INTR_TYPE_EXTERNAL, false), 0);
+        this.c.injectedInterrupts++;
+        if (this.trace !== null) {
+          const v0 = this.hw.vmcs;
+          this.emitTrace('interrupt', v === VEC_DISK ? 'disk' : 'timer', v0.peek(VMCS.GUEST_RIP) | 0, v0.peek(VMCS.VS_GUEST_MODE), 'virtual interrupt injected at VM entry', vm.retired);
+        }
+      }
+    }
+    const tpr = vm.cpu.cr[CR_TPR] & 15;
+    let window = false;
+    let masked = 0;
+    for (const [line, vector] of [
+      [IRQ_DISK, VEC_DISK],
+      [IRQ_TIMER, VEC_TIMER],
+    ] as const) {
+      if ((vm.irqPending & line) === 0) continue;
+      if (vector >> 4 > tpr) window = true;
+      else masked = Math.max(masked, vector >> 4);
+    }
+    this.setWindow(window);
+    this.setThreshold(masked);
+  }
+
+  private setWindow(on: boolean): void {
+    this.f.update(VMCS.PROCESSOR_CONTROLS, on ? this.baseControls | CPU_INTERRUPT_WINDOW_EXITING : this.baseControls);
+  }
+
+  /** Exit when the guest's TPR drops below `priorityClass` (0: never). Only with a TPR shadow. */
+  private setThreshold(priorityClass: number): void {
+    if (this.opts.tprShadow) this.f.update(VMCS.TPR_THRESHOLD, priorityClass);
+  }
+
+  /** Deliver again the event whose delivery the exit interrupted (IDT-vectoring information). */
+  private redeliver(idt: number): void {
+    this.queueEvent(idt, (idt & INTR_ERROR_CODE_VALID) !== 0 ? this.f.read(VMCS.IDT_VECTORING_ERROR_CODE) : 0);
+  }
+
+  /** Set the event the next VM entry delivers through the guest's vectors. */
+  private queueEvent(info: number, errorCode: number): void {
+    this.f.write(VMCS.ENTRY_INTERRUPTION_INFO, info);
+    if ((info & INTR_ERROR_CODE_VALID) !== 0) this.f.write(VMCS.ENTRY_EXCEPTION_ERROR_CODE, errorCode);
+    this.eventQueued = true;
+  }
+
+  // --- Inspection, traces and the outcome ------------------------------------------------------------------
+
+  /**
+   * Bring the whole virtual CPU up to date from the VMCS, for the final state and stop messages. This is the
+   * instrument's view (the fidelity oracle's), not VMM work, so it is not counted as VMREADs.
+   */
+  private inspect(): void {
+    const v = this.hw.vmcs;
+    const s = this.vm.cpu;
+    s.regs.set(this.phys.cpu.regs.subarray(0, SP));
+    s.regs[SP] = v.peek(VMCS.GUEST_RSP) | 0;
+    s.pc = v.peek(VMCS.GUEST_RIP) | 0;
+    s.setFlags(v.peek(VMCS.GUEST_RFLAGS), true);
+    s.mode = v.peek(VMCS.VS_GUEST_MODE);
+    s.cr[CR_TVB] = v.peek(VMCS.GUEST_IDTR_BASE) | 0;
+    s.cr[CR_FAULTADDR] = v.peek(VMCS.VS_GUEST_FAULT_ADDRESS) | 0;
+    s.cr[CR_KSP] = v.peek(VMCS.VS_GUEST_KSP) | 0;
+    s.cr[CR_ECODE] = v.peek(VMCS.VS_GUEST_ECODE) | 0;
+    const mask = v.peek(VMCS.CR0_GUEST_HOST_MASK);
+    s.cr[CR_CTRL] = (v.peek(VMCS.GUEST_CR0) & ~mask) | (v.peek(VMCS.CR0_READ_SHADOW) & mask);
+    if (this.opts.tprShadow) s.cr[CR_TPR] = v.peek(VMCS.VS_VIRTUAL_TPR) & 15;
+    // cr3 is the VMM's own copy: every guest CR3 load exits.
+  }
+
+  /** The instruction word at a guest virtual address, read through the guest's own tables (null if unmapped). */
+  private guestWord(va: number): number | null {
+    const vm = this.vm;
+    if ((va & 3) !== 0) return null;
+    const pa = vm.mmu.translate(va, ACCESS_FETCH, MODE_SUPERVISOR, true);
+    return pa < 0 ? null : vm.mem.i32[pa >>> 2];
+  }
+
+  private entry(reason: string, action: string, at: { pc: number; mode: number; clock: number } | null): void {
+    this.c.enter('vm-exit', reason);
+    if (at !== null) this.emitTrace('vm-exit', reason, at.pc, at.mode, action, at.clock);
+  }
+
+  private emitTrace(kind: EntryKind, reason: string, pc: number, mode: number, action: string, clock: number): void {
+    if (this.trace === null) return;
+    const w = this.guestWord(pc);
+    this.trace({
+      clock,
+      pc: pc >>> 0,
+      mode: mode === MODE_USER ? 'user' : 'supervisor',
+      instruction: w === null ? '' : disassemble(w, pc),
+      kind,
+      reason,
+      action,
+    });
+  }
+
+  /** The controls this VMM runs the guest with, for reports. */
+  details(): Record<string, EngineOptionValue> {
+    const v = this.hw.vmcs;
+    const c = this.c;
+    const exits = c.vmExits;
+    return {
+      pinBasedControls: `${hex(v.peek(VMCS.PIN_BASED_CONTROLS))} (external-interrupt exiting)`,
+      primaryControls: `${hex(this.baseControls)} (${controlNames(this.baseControls).join(', ')}; interrupt-window exiting set on demand)`,
+      exceptionBitmap: `${hex(v.peek(VMCS.EXCEPTION_BITMAP))} (#PF)`,
+      cr0GuestHostMask: `${hex(v.peek(VMCS.CR0_GUEST_HOST_MASK))} (PG owned by the VMM; the guest reads the CR0 read shadow)`,
+      memoryVirtualization: 'shadow page tables copying the guest U bit; one shadow, flushed on every guest CR3 load or paging switch',
+      tlbTagging: 'none (no VPID): every VM entry flushes the TLB',
+      vmcsReadsPerExit: exits === 0 ? 0 : Math.round((100 * c.vmcsReads) / exits) / 100,
+      vmcsWritesPerExit: exits === 0 ? 0 : Math.round((100 * c.vmcsWrites) / exits) / 100,
+    };
+  }
+
+  private outcome(): EngineOutcome {
+    const { phys, vm, c, hw } = this;
+    c.guestInstructions = vm.retired;
+    c.userInstructions = vm.retiredUser;
+    c.kernelInstructions = vm.retiredSupervisor;
+    c.idleTicks = vm.idle;
+    c.tlbWalks = phys.mmu.walks;
+    c.pageWalkRefs = phys.mmu.walkRefs;
+    c.tlbFlushes = phys.mmu.flushes;
+    c.emulatedPortAccesses = vm.dev.portReads + vm.dev.portWrites;
+    c.physicalPortAccesses = phys.dev.portReads + phys.dev.portWrites;
+    c.nativeFlagInstructions = nativeFlagCount(phys);
+    c.nativeControlInstructions = nativeControlCount(phys);
+    c.vmcsReads = hw.vmcs.reads;
+    c.vmcsWrites = hw.vmcs.writes;
+    hw.nativeDeliveries.forEach((n, vector) => {
+      c.hardwareDeliveries += n;
+      if (vector < 32) c.hardwareFaultDeliveries += n;
+    });
+    return {
+      status: vm.status,
+      message: vm.statusMessage,
+      exitCode: vm.status === 'exited' ? vm.dev.exitCode : null,
+      console: vm.dev.console.text(),
+      registers: vm.registers(),
+      memoryHash: vm.mem.hash(),
+      counters: c,
+      silentFailures: [],
+      details: this.details(),
+    };
+  }
+}
