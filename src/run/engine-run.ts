@@ -74,6 +74,11 @@ export class GuestError extends Error {
 
 const imageCache = new Map<string, Uint8Array>();
 
+/** What identifies a built workload: name, scale and kernel options (a workload may be run with other options). */
+function guestKey(g: Extract<Guest, { kind: 'workload' }>): string {
+  return `${g.workload.name}/${g.scale}/${JSON.stringify(g.workload.kernelOptions ?? {})}`;
+}
+
 export function guestImage(guest: Guest, build: KernelBuild): Uint8Array {
   if (guest.kind === 'image') {
     if (build !== 'native') {
@@ -82,7 +87,7 @@ export function guestImage(guest: Guest, build: KernelBuild): Uint8Array {
     return guest.image;
   }
   const { workload, scale } = guest;
-  const key = `${workload.name}/${scale}/${build}`;
+  const key = `${guestKey(guest)}/${build}`;
   let image = imageCache.get(key);
   if (!image) {
     image = buildProgram({ program: workload.program, scale, build, kernelOptions: workload.kernelOptions }).image;
@@ -95,7 +100,7 @@ const referenceCache = new Map<string, EngineOutcome>();
 
 /** The reference run of a guest (cached per guest, scale, ISA and memory size). */
 export function referenceRun(guest: Guest, isa: IsaVariant, memoryBytes = DEFAULT_MEMORY_BYTES): EngineOutcome {
-  const key = guest.kind === 'workload' ? `${guest.workload.name}/${guest.scale}/${isa}/${memoryBytes}` : null;
+  const key = guest.kind === 'workload' ? `${guestKey(guest)}/${isa}/${memoryBytes}` : null;
   const cached = key ? referenceCache.get(key) : undefined;
   if (cached) return cached;
   const ref = engineById(REFERENCE_ENGINE_ID)!;

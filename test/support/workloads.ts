@@ -6,7 +6,7 @@ import type { WorkloadSpec } from '../../workloads/manifest.js';
 const cache = new Map<string, BuiltImage>();
 
 export function buildWorkload(w: WorkloadSpec, scale: number, build: KernelBuild = 'native'): BuiltImage {
-  const key = `${w.name}/${scale}/${build}`;
+  const key = `${w.name}/${scale}/${build}/${JSON.stringify(w.kernelOptions ?? {})}`;
   let b = cache.get(key);
   if (!b) {
     b = buildProgram({ program: w.program, scale, build, kernelOptions: w.kernelOptions });

@@ -15,7 +15,7 @@
         .include "arch.s"
 
         .ifndef TIMER_PERIOD
-        .equ TIMER_PERIOD, 10000   ; instructions between timer interrupts (a workload may override it)
+        .equ TIMER_PERIOD, 100000  ; instructions between timer interrupts (a workload may override it)
         .endif
 
 ; --- Saved registers on the kernel stack after save_all -------------------------------------------
