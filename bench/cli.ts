@@ -9,6 +9,7 @@ import { assembleFile, formatError, type AssembleResult } from '../src/asm/index
 import { disassemble } from '../src/isa/disasm.js';
 import { interpreterSource } from '../src/hw/interp.js';
 import { DEFAULT_BUDGET } from '../src/run/reference.js';
+import { ADAMS_AGESEN_2006, cyclesPerOperation, PAPER_WORKLOADS } from '../src/run/per-op.js';
 import { GuestError, runCell, type CellResult, type Guest } from '../src/run/engine-run.js';
 import { DEFAULT_PRESET_ID, loadPreset, PRESET_IDS, PresetError, type CostPreset } from '../src/metrics/presets.js';
 import { ENGINE_IDS, engineById, REFERENCE_ENGINE_ID } from '../strategies/registry.js';
@@ -281,6 +282,43 @@ export const COMMANDS: Record<string, Command> = {
     summary: 'Run a workload (by name) or an assembly file under an engine (default: the bare-metal reference run).',
     flags: RUN_FLAGS,
     run: runCommand,
+  },
+  paper: {
+    usage: 'virtstrat paper [--preset NAME|file.json] [--scale N] [--json]',
+    summary: "Reproduce Adams & Agesen's nanobenchmark table: modeled cycles per operation, beside the paper's.",
+    flags: {
+      preset: RUN_FLAGS.preset,
+      scale: { type: 'string', value: 'N', help: 'operations in the smaller of the two runs (default 1000)' },
+      json: { type: 'boolean', help: 'print as JSON' },
+      ...HELP_FLAG,
+    },
+    run(args, io) {
+      const preset = parsePreset(args.values.preset as string | undefined);
+      const scale = positiveInt('scale', args.values.scale as string | undefined, 1000, 1_000_000);
+      const engines = ENGINE_IDS;
+      const rows = PAPER_WORKLOADS.map((w) => ({
+        workload: w,
+        operation: ADAMS_AGESEN_2006[w].operation,
+        paper: ADAMS_AGESEN_2006[w],
+        virtstrat: Object.fromEntries(
+          engines.map((e) => [e, Math.round(cyclesPerOperation(e, w, preset, scale, e === 'trap-emulate' ? 'classic' : 'default'))]),
+        ),
+      }));
+      if (args.values.json === true) {
+        io.out(`${JSON.stringify({ preset: preset.id, scale, note: 'trap-emulate on the classic ISA', rows }, null, 2)}\n`);
+        return 0;
+      }
+      io.out(`modeled cycles per operation (${preset.id}; marginal cost between scale ${scale} and ${2 * scale}; trap-emulate on the classic ISA)\n\n`);
+      io.out(`${'operation'.padEnd(12)}${'paper: native'.padStart(14)}${'BT'.padStart(7)}${'VT-x'.padStart(7)}   |${engines.map((e) => e.padStart(13)).join('')}\n`);
+      for (const r of rows) {
+        const p = r.paper;
+        io.out(
+          `${r.workload.padEnd(12)}${String(p.native).padStart(14)}${String(p.bt).padStart(7)}${String(p.vtx).padStart(7)}   |` +
+            `${engines.map((e) => String(r.virtstrat[e]).padStart(13)).join('')}\n`,
+        );
+      }
+      return 0;
+    },
   },
   list: {
     usage: 'virtstrat list [--json]',
