@@ -11,8 +11,8 @@ import { interpreterSource } from '../src/hw/interp.js';
 import { DEFAULT_BUDGET } from '../src/run/reference.js';
 import { ADAMS_AGESEN_2006, cyclesPerOperation, PAPER_WORKLOADS } from '../src/run/per-op.js';
 import { GuestError, runCell, type CellResult, type Guest } from '../src/run/engine-run.js';
-import { DEFAULT_PRESET_ID, loadPreset, PRESET_IDS, PresetError, type CostPreset } from '../src/metrics/presets.js';
-import { ENGINE_IDS, engineById, REFERENCE_ENGINE_ID } from '../strategies/registry.js';
+import { BUILTIN_PRESETS, DEFAULT_PRESET_ID, loadPreset, PRESET_IDS, PresetError, type CostPreset } from '../src/metrics/presets.js';
+import { ENGINE_IDS, ENGINES, engineById, REFERENCE_ENGINE_ID } from '../strategies/registry.js';
 import type { Engine, EngineOptionValue, TraceEvent } from '../strategies/engine.js';
 import { DEFAULT_MEMORY_BYTES, MAX_MEMORY_BYTES } from '../src/hw/memory.js';
 import { BuildError } from '../src/workload/build.js';
@@ -322,11 +322,11 @@ export const COMMANDS: Record<string, Command> = {
   },
   list: {
     usage: 'virtstrat list [--json]',
-    summary: 'List the workloads: name, default scale and purpose.',
+    summary: 'List the workloads, the engines (with their options) and the cost presets.',
     flags: { json: { type: 'boolean', help: 'print as JSON' }, ...HELP_FLAG },
     run(args, io) {
       if (args.values.json === true) {
-        const rows = WORKLOADS.map((w) => ({
+        const workloads = WORKLOADS.map((w) => ({
           name: w.name,
           purpose: w.purpose,
           exposes: w.exposes,
@@ -335,15 +335,24 @@ export const COMMANDS: Record<string, Command> = {
           scaleUnit: w.scaleUnit,
           ...(w.paper ? { paper: w.paper } : {}),
         }));
-        io.out(`${JSON.stringify({ workloads: rows }, null, 2)}\n`);
+        const engines = ENGINES.map((e) => ({ id: e.id, title: e.title, summary: e.summary, guest: e.guest, options: e.options }));
+        const presets = BUILTIN_PRESETS.map((p) => ({ id: p.id, name: p.name, description: p.description }));
+        io.out(`${JSON.stringify({ workloads, engines, presets }, null, 2)}\n`);
         return 0;
       }
-      const width = Math.max(...WORKLOADS.map((w) => w.name.length));
+      const width = Math.max(...WORKLOADS.map((w) => w.name.length), ...ENGINES.map((e) => e.id.length));
       io.out('workloads (virtstrat run <name> [--scale N]):\n');
       for (const w of WORKLOADS) {
         const scale = `${w.defaultScale} ${w.scaleUnit}`;
         io.out(`  ${w.name.padEnd(width)}  ${scale.padEnd(26)} ${w.purpose}\n`);
       }
+      io.out('\nengines (virtstrat run <workload> --engine <id> [--option name=value]):\n');
+      for (const e of ENGINES) {
+        io.out(`  ${e.id.padEnd(width)}  ${e.summary}\n`);
+        for (const o of e.options) io.out(`  ${''.padEnd(width)}    --option ${o.name}=${String(o.default)}: ${o.help}\n`);
+      }
+      io.out('\ncost presets (--preset <id> or a .json file):\n');
+      for (const p of BUILTIN_PRESETS) io.out(`  ${p.id.padEnd(width)}  ${p.name}\n`);
       return 0;
     },
   },
