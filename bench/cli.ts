@@ -10,6 +10,7 @@ import { disassemble } from '../src/isa/disasm.js';
 import { interpreterSource } from '../src/hw/interp.js';
 import { DEFAULT_BUDGET } from '../src/run/reference.js';
 import { ADAMS_AGESEN_2006, cyclesPerOperation, PAPER_WORKLOADS } from '../src/run/per-op.js';
+import { BENCH_FLAGS, benchPlan, DEFAULT_OUT, runBench } from './bench.js';
 import { GuestError, runCell, type CellResult, type Guest } from '../src/run/engine-run.js';
 import { BUILTIN_PRESETS, DEFAULT_PRESET_ID, loadPreset, PRESET_IDS, PresetError, type CostPreset } from '../src/metrics/presets.js';
 import { ENGINE_IDS, ENGINES, engineById, REFERENCE_ENGINE_ID } from '../strategies/registry.js';
@@ -31,11 +32,14 @@ import {
 export interface Io {
   out(text: string): void;
   err(text: string): void;
+  /** stderr is a terminal: progress can redraw one line. */
+  isTTY?: boolean;
 }
 
 export const processIo: Io = {
   out: (t) => process.stdout.write(t),
   err: (t) => process.stderr.write(t),
+  isTTY: process.stderr.isTTY === true,
 };
 
 interface Command {
@@ -244,6 +248,15 @@ function runCommand(args: Parsed, io: Io): number {
 }
 
 export const COMMANDS: Record<string, Command> = {
+  bench: {
+    usage: 'virtstrat bench [--engines a,b] [--workloads x,y] [--preset NAME] [--isa default|classic] [--scale N] [--quick] [--no-timing] [--out DIR]',
+    summary: `Run every engine on every workload and write report.html, results.csv, exit_reasons.csv and results.json to ${DEFAULT_OUT}/.`,
+    flags: { ...BENCH_FLAGS(RUN_FLAGS.preset), ...HELP_FLAG },
+    run(args, io) {
+      const plan = benchPlan(args, parsePreset(args.values.preset as string | undefined));
+      return runBench(plan, { out: io.out, err: io.err, isTTY: io.isTTY === true });
+    },
+  },
   asm: {
     usage: 'virtstrat asm <file.s> [-o image.bin] [-D NAME=N]...',
     summary: 'Assemble a file. Prints a listing (disassembly with addresses), or writes the raw image with -o.',

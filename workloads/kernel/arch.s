@@ -423,6 +423,12 @@ pv_flush_ptes:
         pop  r0
 1:      ret
 
+.endif
+.endm
+
+; --- Data of the paravirtual build (expanded once, in the kernel's data section) -------------------------
+.macro arch_data
+.ifdef PARAVIRT
         .align 4
 pv_mmu_count:    .word 0
 pv_mmu_batch:    .space MMU_BATCH_MAX * 8

@@ -492,7 +492,10 @@ sys_disk_write:                    ; r1 = sector, r2 = count, r3 = buffer -> 0 o
         arch_code                  ; support code of the paravirtual build (nothing on bare metal)
 
 ; --- Kernel data -------------------------------------------------------------------------------------
-        .align 4
+; On pages of its own: a write to data never shares a page with code (a binary translator would have to
+; treat it as self-modifying code and throw its translations of that page away).
+        .align PAGE_SIZE
+kernel_data:
 ticks:          .word 0
 need_resched:   .word 0
 current:        .word 0
@@ -500,6 +503,9 @@ crit_counter:   .word 0
 disk_done:      .word 0
 disk_result:    .word 0
 tcbs:           .space MAX_TASKS * TCB_SIZE
+frame_top:      .word 0
+frame_stack:    .space POOL_FRAMES * 4
+        arch_data
 
 msg_task:         .asciz "task "
 msg_killed:       .asciz " killed: "

@@ -244,6 +244,3 @@ sys_bench_pte:
         pop  r8
         ret
 
-        .align 4
-frame_top:      .word 0
-frame_stack:    .space POOL_FRAMES * 4

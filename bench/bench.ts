@@ -1,0 +1,170 @@
+/**
+ * `virtstrat bench` (= `npm run bench`): run the engine x workload matrix and write the report.
+ */
+import { resolve } from 'node:path';
+import { ISA_VARIANTS, type IsaVariant } from '../src/isa/arch.js';
+import type { CostPreset } from '../src/metrics/presets.js';
+import { environment } from '../src/report/environment.js';
+import { summarize, SCHEMA_VERSION, type BenchReport, type CellRecord } from '../src/report/model.js';
+import { renderReport, writeFilesAtomically } from '../src/report/write.js';
+import type { Engine } from '../strategies/engine.js';
+import { ENGINE_IDS, ENGINES } from '../strategies/registry.js';
+import { WORKLOAD_NAMES, WORKLOADS, type WorkloadSpec } from '../workloads/manifest.js';
+import { choice, positiveInt, UsageError, type FlagSpecs, type Parsed } from './args.js';
+import { DEFAULT_TIMING, QUICK_TIMING, runMatrix, type MatrixPlan, type MatrixProgress } from './matrix.js';
+
+export const DEFAULT_OUT = 'reports/latest';
+
+export interface BenchIo {
+  out(text: string): void;
+  err(text: string): void;
+  /** True when stderr is a terminal (a progress bar instead of one line per cell). */
+  isTTY: boolean;
+}
+
+export const BENCH_FLAGS = (presetFlag: FlagSpecs[string]): FlagSpecs => ({
+  engines: { type: 'string', value: 'a,b', help: `engines to run (default: all): ${ENGINE_IDS.join(', ')}` },
+  workloads: { type: 'string', value: 'x,y', help: 'workloads to run (default: all; see virtstrat list)' },
+  preset: presetFlag,
+  isa: { type: 'string', value: ISA_VARIANTS.join('|'), help: 'ISA variant (default: default)' },
+  scale: { type: 'string', value: 'N', help: "one scale for every workload (default: each workload's own)" },
+  quick: { type: 'boolean', help: 'small scales and short timing: for CI and first contact (under a minute)' },
+  'no-timing': { type: 'boolean', help: 'skip the host wall-clock measurements (counts only)' },
+  out: { type: 'string', value: 'DIR', help: `output folder (default ${DEFAULT_OUT})` },
+});
+
+/** A comma list of names, each checked against the valid ones. */
+export function nameList<T extends { readonly id?: string; readonly name?: string }>(
+  flag: string,
+  value: string | undefined,
+  all: readonly T[],
+  key: (t: T) => string,
+): T[] {
+  if (value === undefined) return [...all];
+  const names = value.split(',').map((s) => s.trim()).filter((s) => s.length > 0);
+  if (names.length === 0) throw new UsageError(`--${flag}: give at least one name. Valid values: ${all.map(key).join(', ')}`);
+  const unknown = names.filter((n) => !all.some((t) => key(t) === n));
+  if (unknown.length) throw new UsageError(`--${flag}: unknown ${unknown.map((u) => `'${u}'`).join(', ')}. Valid values: ${all.map(key).join(', ')}`);
+  // Keep the canonical order (registry / manifest), whatever order was asked.
+  return all.filter((t) => names.includes(key(t)));
+}
+
+export interface BenchPlan {
+  engines: Engine[];
+  workloads: WorkloadSpec[];
+  preset: CostPreset;
+  isa: IsaVariant;
+  scale: number | null;
+  quick: boolean;
+  timing: boolean;
+  out: string;
+}
+
+export function benchPlan(args: Parsed, preset: CostPreset): BenchPlan {
+  const v = args.values;
+  if (args.positionals.length > 0) throw new UsageError(`bench takes no arguments, got '${args.positionals.join(' ')}' (see virtstrat bench --help)`);
+  return {
+    engines: nameList('engines', v.engines as string | undefined, ENGINES, (e) => e.id),
+    workloads: nameList('workloads', v.workloads as string | undefined, WORKLOADS, (w) => w.name),
+    preset,
+    isa: choice('isa', v.isa as string | undefined, ISA_VARIANTS, 'default'),
+    scale: v.scale === undefined ? null : positiveInt('scale', v.scale as string, 1, 100_000_000),
+    quick: v.quick === true,
+    timing: v['no-timing'] !== true,
+    out: resolve((v.out as string | undefined) ?? DEFAULT_OUT),
+  };
+}
+
+function matrixPlan(p: BenchPlan): MatrixPlan {
+  return {
+    engines: p.engines,
+    workloads: p.workloads,
+    preset: p.preset,
+    isa: p.isa,
+    scaleOf: (w) => p.scale ?? (p.quick ? w.quickScale : w.defaultScale),
+    timing: p.timing ? (p.quick ? QUICK_TIMING : DEFAULT_TIMING) : null,
+  };
+}
+
+function progressLine(p: MatrixProgress): string {
+  const n = `[${String(p.index + 1).padStart(String(p.total).length)}/${p.total}]`;
+  const what = `${p.phase.padEnd(6)} ${p.engine} × ${p.workload}`;
+  const r = p.record;
+  if (!r) return `${n} ${what}`;
+  if (r.status === 'error') return `${n} ${what}: ERROR ${r.error ?? ''}`;
+  if (p.phase === 'timing' && r.timing) return `${n} ${what}: ${r.timing.meanMs.toFixed(1)} ms/run, ${r.timing.guestMips.toFixed(1)} guest MIPS`;
+  return `${n} ${what}: ${r.fidelity?.verdict ?? ''}, ${r.overheadVsNative?.toFixed(2) ?? '?'}x native, ${r.counters?.guestInstructions ?? 0} instructions`;
+}
+
+/** The compact end-of-run table: overhead per workload and engine, marks for diverged (!) and failed cells. */
+export function summaryTable(report: BenchReport): string {
+  const ids = report.engines.map((e) => e.id);
+  const w0 = Math.max(8, ...report.workloads.map((w) => w.name.length));
+  const col = Math.max(9, ...ids.map((id) => id.length + 1));
+  const lines = [`${'workload'.padEnd(w0)} ${ids.map((id) => id.padStart(col)).join('')}`];
+  for (const w of report.workloads) {
+    const row = ids.map((id) => {
+      const c = report.cells.find((x) => x.engine === id && x.workload === w.name);
+      const text = !c ? '-' : c.status === 'error' ? 'ERROR' : `${(c.overheadVsNative ?? 0).toFixed(2)}${c.fidelity?.verdict === 'diverged' ? '!' : ' '}`;
+      return text.padStart(col);
+    });
+    lines.push(`${w.name.padEnd(w0)} ${row.join('')}`);
+  }
+  return `${lines.join('\n')}\n(modeled overhead vs native; ! = diverged from the reference)\n`;
+}
+
+export function buildReport(p: BenchPlan, cells: CellRecord[], finishedAt: string): BenchReport {
+  const m = matrixPlan(p);
+  return {
+    schemaVersion: SCHEMA_VERSION,
+    generator: 'virtstrat 0.1.0',
+    finishedAt,
+    environment: environment(),
+    options: {
+      engines: p.engines.map((e) => e.id),
+      workloads: p.workloads.map((w) => w.name),
+      preset: p.preset.id,
+      isa: p.isa,
+      scale: p.scale,
+      quick: p.quick,
+      timing: p.timing,
+    },
+    preset: p.preset,
+    engines: p.engines.map((e) => ({ id: e.id, title: e.title, summary: e.summary, guest: e.guest })),
+    workloads: p.workloads.map((w) => ({ name: w.name, purpose: w.purpose, exposes: w.exposes, scale: m.scaleOf(w) })),
+    cells,
+    summary: summarize(cells),
+  };
+}
+
+/** Run the benchmark. Returns the exit status: 0, or 1 if any cell failed (its engine threw). */
+export async function runBench(p: BenchPlan, io: BenchIo): Promise<number> {
+  const started = Date.now();
+  io.err(
+    `virtstrat bench: ${p.engines.length} engines × ${p.workloads.length} workloads, preset ${p.preset.id}, ${p.isa} ISA` +
+      `${p.quick ? ', quick' : ''}${p.timing ? '' : ', no timing'}\n`,
+  );
+  const cells = await runMatrix(matrixPlan(p), (prog) => {
+    if (io.isTTY) {
+      const pct = Math.round((100 * (prog.index + (prog.record ? 1 : 0))) / prog.total);
+      io.err(`\r\x1b[K${prog.phase} ${String(pct).padStart(3)}% ${progressLine({ ...prog, record: undefined }).slice(0, 100)}`);
+    } else if (prog.record) {
+      io.err(`${progressLine(prog)}\n`);
+    }
+  });
+  if (io.isTTY) io.err('\r\x1b[K');
+  const report = buildReport(p, cells, new Date().toISOString());
+  const written = writeFilesAtomically(p.out, await renderReport(report));
+  io.out(summaryTable(report));
+  const seconds = ((Date.now() - started) / 1000).toFixed(1);
+  io.out(`\nwrote ${written.map((f) => f.replace(`${process.cwd()}/`, '')).join(', ')} in ${seconds} s\n`);
+  const errors = cells.filter((c) => c.status === 'error');
+  if (errors.length) {
+    io.err(`\n${errors.length} of ${cells.length} runs FAILED (the engine threw; they are error rows in the report):\n`);
+    for (const c of errors) io.err(`  ${c.engine} × ${c.workload}: ${c.error}\n`);
+    return 1;
+  }
+  return 0;
+}
+
+export { WORKLOAD_NAMES };
