@@ -66,7 +66,7 @@ export function charts(report: BenchReport): ChartDef[] {
       data: {
         values: cells.map((c) => ({ workload: c.workload, engine: c.engine, overhead: c.overheadVsNative, exact: c.fidelity?.verdict === 'exact' })),
       },
-      width: 60 * report.workloads.length,
+      width: 48 * report.workloads.length,
       height: 280,
       layer: [
         {
@@ -95,7 +95,7 @@ export function charts(report: BenchReport): ChartDef[] {
     spec: {
       ...base('VMM entries per 1,000 guest instructions (log scale)'),
       data: { values: vmmCells.map((c) => ({ workload: c.workload, engine: c.engine, rate: c.counters?.exitsPerKInsn ?? 0 })) },
-      width: 60 * report.workloads.length,
+      width: 48 * report.workloads.length,
       height: 260,
       mark: 'bar',
       encoding: {
@@ -206,7 +206,7 @@ export function charts(report: BenchReport): ChartDef[] {
           cacheMetrics.map(([k, label]) => ({ workload: c.workload, engine: c.engine, metric: label, value: c.counters?.[k] ?? 0 })).filter((x) => x.value > 0),
         ),
       },
-      width: 60 * Math.max(1, new Set(dbtCells.map((c) => c.workload)).size),
+      width: 48 * Math.max(1, new Set(dbtCells.map((c) => c.workload)).size),
       height: 240,
       mark: 'bar',
       encoding: {
@@ -230,7 +230,7 @@ export function charts(report: BenchReport): ChartDef[] {
     spec: {
       ...base('Simulator throughput: guest MIPS on this host (log scale)'),
       data: { values: timed.map((c) => ({ workload: c.workload, engine: c.engine, mips: c.timing?.guestMips ?? 0, ms: c.timing?.meanMs ?? 0 })) },
-      width: 60 * report.workloads.length,
+      width: 48 * report.workloads.length,
       height: 240,
       mark: 'bar',
       encoding: {
