@@ -3,6 +3,7 @@
  */
 import { resolve } from 'node:path';
 import { ISA_VARIANTS, type IsaVariant } from '../src/isa/arch.js';
+import { classify } from '../src/classify/index.js';
 import type { CostPreset } from '../src/metrics/presets.js';
 import { environment } from '../src/report/environment.js';
 import { summarize, SCHEMA_VERSION, type BenchReport, type CellRecord } from '../src/report/model.js';
@@ -131,9 +132,10 @@ export function buildReport(p: BenchPlan, cells: CellRecord[], finishedAt: strin
     },
     preset: p.preset,
     engines: p.engines.map((e) => ({ id: e.id, title: e.title, summary: e.summary, guest: e.guest })),
-    workloads: p.workloads.map((w) => ({ name: w.name, purpose: w.purpose, exposes: w.exposes, scale: m.scaleOf(w) })),
+    workloads: p.workloads.map((w) => ({ name: w.name, purpose: w.purpose, exposes: w.exposes, scale: m.scaleOf(w), paging: w.paging === true })),
     cells,
     summary: summarize(cells),
+    classification: classify(p.isa),
   };
 }
 

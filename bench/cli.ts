@@ -11,6 +11,7 @@ import { interpreterSource } from '../src/hw/interp.js';
 import { DEFAULT_BUDGET } from '../src/run/reference.js';
 import { ADAMS_AGESEN_2006, cyclesPerOperation, PAPER_WORKLOADS } from '../src/run/per-op.js';
 import { BENCH_FLAGS, benchPlan, DEFAULT_OUT, runBench } from './bench.js';
+import { classify, DEFAULT_SEED, DEFAULT_STATES, formatClassification, MIN_STATES } from '../src/classify/index.js';
 import { GuestError, runCell, type CellResult, type Guest } from '../src/run/engine-run.js';
 import { BUILTIN_PRESETS, DEFAULT_PRESET_ID, loadPreset, PRESET_IDS, PresetError, type CostPreset } from '../src/metrics/presets.js';
 import { ENGINE_IDS, ENGINES, engineById, REFERENCE_ENGINE_ID } from '../strategies/registry.js';
@@ -301,7 +302,7 @@ export const COMMANDS: Record<string, Command> = {
     summary: "Reproduce Adams & Agesen's nanobenchmark table: modeled cycles per operation, beside the paper's.",
     flags: {
       preset: RUN_FLAGS.preset,
-      scale: { type: 'string', value: 'N', help: 'operations in the smaller of the two runs (default 1000)' },
+      scale: { type: 'string', value: 'N', help: 'operations in the smaller of the two runs (default 1000; forkwait a tenth of it)' },
       json: { type: 'boolean', help: 'print as JSON' },
       ...HELP_FLAG,
     },
@@ -309,28 +310,61 @@ export const COMMANDS: Record<string, Command> = {
       const preset = parsePreset(args.values.preset as string | undefined);
       const scale = positiveInt('scale', args.values.scale as string | undefined, 1000, 1_000_000);
       const engines = ENGINE_IDS;
+      // One fork/wait pair is some 60,000 guest instructions: forkwait runs at a tenth of the scale.
+      const scaleOf = (w: string): number => (w === 'forkwait' ? Math.max(1, Math.round(scale / 10)) : scale);
       const rows = PAPER_WORKLOADS.map((w) => ({
         workload: w,
         operation: ADAMS_AGESEN_2006[w].operation,
+        scale: scaleOf(w),
         paper: ADAMS_AGESEN_2006[w],
         virtstrat: Object.fromEntries(
-          engines.map((e) => [e, Math.round(cyclesPerOperation(e, w, preset, scale, e === 'trap-emulate' ? 'classic' : 'default'))]),
+          engines.map((e) => [e, Math.round(cyclesPerOperation(e, w, preset, scaleOf(w), e === 'trap-emulate' ? 'classic' : 'default'))]),
         ),
       }));
       if (args.values.json === true) {
         io.out(`${JSON.stringify({ preset: preset.id, scale, note: 'trap-emulate on the classic ISA', rows }, null, 2)}\n`);
         return 0;
       }
-      io.out(`modeled cycles per operation (${preset.id}; marginal cost between scale ${scale} and ${2 * scale}; trap-emulate on the classic ISA)\n\n`);
-      io.out(`${'operation'.padEnd(12)}${'paper: native'.padStart(14)}${'BT'.padStart(7)}${'VT-x'.padStart(7)}   |${engines.map((e) => e.padStart(13)).join('')}\n`);
+      io.out(
+        `modeled cycles per operation (${preset.id}; marginal cost between scale ${scale} and ${2 * scale}, forkwait ${scaleOf('forkwait')} and ${2 * scaleOf('forkwait')}; trap-emulate on the classic ISA)\n\n`,
+      );
+      io.out(`${'operation'.padEnd(12)}${'paper: native'.padStart(14)}${'BT'.padStart(10)}${'VT-x'.padStart(10)}   |${engines.map((e) => e.padStart(13)).join('')}\n`);
       for (const r of rows) {
         const p = r.paper;
         io.out(
-          `${r.workload.padEnd(12)}${String(p.native).padStart(14)}${String(p.bt).padStart(7)}${String(p.vtx).padStart(7)}   |` +
+          `${r.workload.padEnd(12)}${String(p.native).padStart(14)}${String(p.bt).padStart(10)}${String(p.vtx).padStart(10)}   |` +
             `${engines.map((e) => String(r.virtstrat[e]).padStart(13)).join('')}\n`,
         );
       }
       return 0;
+    },
+  },
+  classify: {
+    usage: 'virtstrat classify [--isa default|classic] [--json] [--seed N] [--states N]',
+    summary:
+      "Check Popek and Goldberg's theorems: run every instruction from generated states in both modes, classify it, compare with the table.",
+    flags: {
+      isa: RUN_FLAGS.isa,
+      json: { type: 'boolean', help: 'print the classification (verdicts, sets, theorems, witnesses) as JSON' },
+      seed: { type: 'string', value: 'N', help: `seed of the generated machine states (default ${DEFAULT_SEED})` },
+      states: { type: 'string', value: 'N', help: `generated states per instruction (default ${DEFAULT_STATES}, at least ${MIN_STATES})` },
+      ...HELP_FLAG,
+    },
+    run(args, io) {
+      if (args.positionals.length > 0) throw new UsageError(`classify takes no arguments, got '${args.positionals.join(' ')}' (see virtstrat classify --help)`);
+      const v = args.values;
+      const isa = choice('isa', v.isa as string | undefined, ISA_VARIANTS, 'default');
+      const seedText = v.seed as string | undefined;
+      const seed = seedText === undefined ? DEFAULT_SEED : Number(seedText);
+      if (!/^\d+$/.test(seedText ?? '0') || !Number.isSafeInteger(seed) || seed > 0xffffffff) {
+        throw new UsageError(`--seed: '${seedText}' is not a whole number between 0 and ${0xffffffff}`);
+      }
+      const states = positiveInt('states', v.states as string | undefined, DEFAULT_STATES, 100_000);
+      if (states < MIN_STATES) throw new UsageError(`--states: at least ${MIN_STATES} (every operand kind with paging on and off)`);
+      const c = classify(isa, { seed, states });
+      io.out(v.json === true ? `${JSON.stringify(c, null, 2)}\n` : formatClassification(c));
+      // A disagreement between the table and the hardware model is a failed check.
+      return c.disagreements.length === 0 ? 0 : 1;
     },
   },
   list: {

@@ -36,9 +36,25 @@ import type { Engine, EngineOutcome, RunSpec } from './engine.js';
 import { TrapAndEmulateVmm } from './trap-emulate.js';
 
 export const DEFAULT_CACHE_BLOCKS = 4096;
+/** Consecutive callouts of a store site that missed traced pages before it is translated normally again. */
+export const ADAPT_BACK = 8;
+/**
+ * Traced-write traps a kernel store site must take before it is retranslated as a callout ("instructions that
+ * keep trapping", Adams & Agesen). Each time a site adapts back the number it needs doubles, so a store that
+ * only now and then hits a page table (a page-zeroing loop meeting a freed table) settles on trapping instead of
+ * flipping between translations.
+ */
+export const ADAPT_AFTER = 2;
 
 export class BinaryTranslationVmm extends TrapAndEmulateVmm {
   private readonly D: BlockContext = { n: 0, smc: false, inline: 0 };
+  /** Guest kernel stores that hit a traced page table: translated as callouts from then on (adaptive BT). */
+  private readonly calloutSites = new Set<number>();
+  /** Callout sites whose last stores did not hit a traced page: after ADAPT_BACK in a row, translate them again. */
+  private readonly siteMisses = new Map<number, number>();
+  /** Traced-write traps per store site since it was last translated, and how many it needs to become a callout. */
+  private readonly siteTraps = new Map<number, number>();
+  private readonly siteThreshold = new Map<number, number>();
   private readonly cache: BlockCache<BlockFn>;
   private readonly chaining: boolean;
 
@@ -157,7 +173,7 @@ export class BinaryTranslationVmm extends TrapAndEmulateVmm {
     const room = Math.min(MAX_BLOCK_LENGTH, (4096 - (pa & PAGE_MASK)) >>> 2);
     for (let i = 0; i < room; i++) words.push(phys.mem.i32[(pa >>> 2) + i]);
     const len = blockLength(words, va);
-    const compiled = compileBlock(words.slice(0, len), va);
+    const compiled = compileBlock(words.slice(0, len), va, this.calloutSites);
     const b: Block<BlockFn> = { pa, va, length: len, fn: compiled.fn, valid: true, links: [null, null], linkGen: [-1, -1] };
     cache.insert(b);
     c.blocksTranslated++;
@@ -165,13 +181,70 @@ export class BinaryTranslationVmm extends TrapAndEmulateVmm {
     return b;
   }
 
-  /** Emulate the system instruction a block stopped at. */
+  /**
+   * A store in translated kernel code faulted on a traced page table. Like VMware's adaptive translator, stop
+   * paying a hardware fault for it: retranslate its page, with that store as a callout.
+   */
+  protected override tracedWriteDone(pc: number): void {
+    const vm = this.vm;
+    if (vm.cpu.mode !== MODE_SUPERVISOR && !this.wasKernel) return;
+    if (this.calloutSites.has(pc)) return;
+    const traps = (this.siteTraps.get(pc) ?? 0) + 1;
+    if (traps < (this.siteThreshold.get(pc) ?? ADAPT_AFTER)) {
+      this.siteTraps.set(pc, traps);
+      return;
+    }
+    this.siteTraps.delete(pc);
+    this.calloutSites.add(pc);
+    this.retranslate(pc);
+  }
+
+  /** Drop the translated blocks that contain the instruction at guest pc: the next run translates it afresh. */
+  private retranslate(pc: number): void {
+    const pa = this.vm.mmu.translate(pc, ACCESS_FETCH, MODE_SUPERVISOR, true);
+    if (pa >= 0) this.cache.invalidateCovering(pa);
+  }
+
+  /**
+   * A callout site whose store keeps missing traced pages (a memcpy that once hit a freed page table) is
+   * translated normally again after ADAPT_BACK misses in a row — the translator adapts both ways.
+   */
+  private adaptBack(pc: number, hitTraced: boolean): void {
+    if (hitTraced) {
+      this.siteMisses.delete(pc);
+      return;
+    }
+    const misses = (this.siteMisses.get(pc) ?? 0) + 1;
+    if (misses < ADAPT_BACK) {
+      this.siteMisses.set(pc, misses);
+      return;
+    }
+    this.siteMisses.delete(pc);
+    this.calloutSites.delete(pc);
+    this.siteThreshold.set(pc, 2 * (this.siteThreshold.get(pc) ?? ADAPT_AFTER));
+    this.retranslate(pc);
+  }
+
+  /** The mode the faulting code ran in (saved before the fault was handled). */
+  private wasKernel = false;
+
+  protected override handleTrap(): void {
+    this.wasKernel = this.vm.cpu.mode === MODE_SUPERVISOR;
+    super.handleTrap();
+  }
+
+  /** Emulate the instruction a block stopped at: a system instruction, or a store to a traced page table. */
   private callout(): void {
     const vm = this.vm;
     const pc = vm.cpu.pc;
-    const reason = this.trapReason(6, pc);
+    const site = this.calloutSites.has(pc);
+    const reason = site ? `${this.trapReason(6, pc)} (traced write)` : this.trapReason(6, pc);
     const clock = vm.retired;
+    const word = site ? this.guestWord(pc) : null;
+    if (word !== null) this.beforeEmulation(word);
+    const hitTraced = this.tracedStore >= 0;
     const retired = this.emulateOnVirtualCpu();
+    if (site) this.adaptBack(pc, hitTraced);
     this.entry('callout', reason, pc, MODE_SUPERVISOR, retired ? 'emulated on the virtual CPU' : 'reflected into the guest kernel', clock);
   }
 

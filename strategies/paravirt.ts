@@ -182,9 +182,11 @@ export class ParavirtVmm extends DeprivilegedVmm implements PvHost {
   /** The end state, with what the hypervisor did to the guest's page tables. */
   protected override outcome(details: EngineOutcome['details'] = {}): EngineOutcome {
     const mmu = this.pvMmu;
+    this.c.validatedPageTableUpdates = mmu.updatesApplied + mmu.updatesRejected;
     return super.outcome({
       ...details,
       userViewTables: mmu.userViewTables,
+      userViewCopies: mmu.userViewCopies,
       pageTablePagesOwned: mmu.ownedPages,
       pageTableUpdatesApplied: mmu.updatesApplied,
       pageTableUpdatesRejected: mmu.updatesRejected,

@@ -8,10 +8,10 @@ import { emulate } from './emulate.js';
 import { trapEmulate } from './trap-emulate.js';
 import { dbt } from './dbt.js';
 import { paravirt } from './paravirt.js';
-import { vtx } from './vtx.js';
+import { vtx, vtxEpt } from './vtx.js';
 
 /** The reference run first, then the strategies. */
-export const ENGINES: readonly Engine[] = [native, emulate, trapEmulate, dbt, paravirt, vtx];
+export const ENGINES: readonly Engine[] = [native, emulate, trapEmulate, dbt, paravirt, vtx, vtxEpt];
 
 /** The engine every other one is compared with. */
 export const REFERENCE_ENGINE_ID = 'native';

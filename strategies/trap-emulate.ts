@@ -12,13 +12,15 @@
  */
 import { CR_CTRL, CR_PTBR, VEC_PAGE_FAULT, VEC_PRIVILEGE, VEC_SYSCALL, vectorName } from '../src/isa/arch.js';
 import { opcodeOf } from '../src/isa/table.js';
-import { VEC_MACHINE_CHECK } from '../src/hw/mmu.js';
+import { ACCESS_WRITE, VEC_MACHINE_CHECK } from '../src/hw/mmu.js';
 import { DeprivilegedVmm } from '../src/vmm/deprivileged.js';
 import { accessOf, ShadowPaging } from '../src/vmm/shadow.js';
 import type { Engine, RunSpec } from './engine.js';
 
 const OP_MTCR = opcodeOf('mtcr');
 const OP_INVLPG = opcodeOf('invlpg');
+const OP_STW = opcodeOf('stw');
+const OP_STB = opcodeOf('stb');
 
 /** The trap-and-emulate VMM; also the base of engines that trap the same way for some code (dbt). */
 export class TrapAndEmulateVmm extends DeprivilegedVmm {
@@ -34,18 +36,35 @@ export class TrapAndEmulateVmm extends DeprivilegedVmm {
     return this.shadow.root(mode);
   }
 
+  /** Where the store about to be emulated writes, if it hits a traced page table (-1 otherwise). */
+  protected tracedStore = -1;
+
+  /** Before emulating a store: does it write a traced page table? (Then the shadows must follow it.) */
+  protected override beforeEmulation(word: number): void {
+    this.tracedStore = -1;
+    const op = word >>> 24;
+    if (op !== OP_STW && op !== OP_STB) return;
+    const vm = this.vm;
+    const va = (vm.cpu.regs[(word >>> 16) & 15] + ((word << 16) >> 16)) | 0;
+    const pa = vm.mmu.translate(va, ACCESS_WRITE, vm.cpu.mode, true);
+    if (pa >= 0 && this.shadow.isTraced(pa & ~0xfff)) this.tracedStore = pa;
+  }
+
   /** Keep the shadows coherent with what an emulated instruction did to the guest's MMU. */
   protected override onEmulated(word: number): void {
     const op = word >>> 24;
     if (op === OP_MTCR) {
-      // A new page-table base or a paging switch invalidates every shadow translation.
+      // A new page-table base or a paging switch: switch shadows (tracing kept the cached ones valid).
       const cr = (word >>> 20) & 15;
       if (cr === CR_PTBR || cr === CR_CTRL) {
-        this.shadow.flushAll();
+        this.shadow.baseChanged();
         this.reloadPageTables();
       }
     } else if (op === OP_INVLPG) {
       this.shadow.invalidate(this.vm.cpu.regs[(word >>> 16) & 15]);
+    } else if (this.tracedStore >= 0) {
+      this.shadow.tracedWrite(this.tracedStore);
+      this.tracedStore = -1;
     }
   }
 
@@ -77,11 +96,17 @@ export class TrapAndEmulateVmm extends DeprivilegedVmm {
     this.entry('trap', reason, pc, mode, retired ? 'emulated on the virtual CPU' : 'reflected into the guest kernel', clock);
   }
 
-  /** A page fault on the shadows: build the missing entry, or reflect the guest's own fault. */
+  /** A page fault on the shadows: build the missing entry, emulate a traced write, or reflect the guest's fault. */
   protected pageFault(addr: number, code: number, pc: number, mode: number): void {
     const vm = this.vm;
     const r = this.shadow.handleFault(addr, accessOf(code), mode);
-    if (r === 'hidden') {
+    if (r === 'traced') {
+      // A store to one of the guest's page tables: emulate it, then bring the shadows up to date.
+      const clock = vm.retired;
+      this.emulateOnVirtualCpu();
+      this.entry('trap', 'page fault (traced write)', pc, mode, 'store emulated; the shadow entry it changes updated', clock);
+      this.tracedWriteDone(pc);
+    } else if (r === 'hidden') {
       this.c.hiddenPageFaults++;
       this.entry('trap', 'page fault (hidden)', pc, mode, 'shadow page-table entry built; the guest never sees it');
     } else if (r === 'true') {
@@ -92,6 +117,9 @@ export class TrapAndEmulateVmm extends DeprivilegedVmm {
       vm.stop('machine-check', `machine check at pc 0x${(pc >>> 0).toString(16)}: ${vm.fault.message}`);
     }
   }
+
+  /** A traced write at guest pc was handled (dbt uses this to turn the store into a callout). */
+  protected tracedWriteDone(_pc: number): void {}
 }
 
 export const trapEmulate: Engine = {

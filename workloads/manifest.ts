@@ -25,6 +25,8 @@ export interface WorkloadSpec {
   readonly kernelOptions?: Readonly<Record<string, number>>;
   /** Adams & Agesen's name for the nanobenchmark this reproduces, if any. */
   readonly paper?: string;
+  /** It exercises the MMU (page faults, page-table writes, address spaces): the report's memory section shows it. */
+  readonly paging?: boolean;
   /** The exact console output at a scale. */
   expected(scale: number): string;
 }
@@ -198,6 +200,7 @@ export const WORKLOADS: readonly WorkloadSpec[] = [
     name: 'pgfault',
     purpose: 'demand-zero page faults: touch fresh pages, release them, touch them again',
     exposes: 'true page faults and page-table updates: the memory-virtualization cost',
+    paging: true,
     program: 'programs/pgfault.s',
     defaultScale: 2000,
     quickScale: 64,
@@ -209,12 +212,25 @@ export const WORKLOADS: readonly WorkloadSpec[] = [
     name: 'ptemod',
     purpose: 'the guest kernel rewrites a page-table entry and invalidates its TLB entry in a loop',
     exposes: 'traced page-table writes: the most expensive operation for shadow paging',
+    paging: true,
     program: 'programs/ptemod.s',
     defaultScale: 10000,
     quickScale: 200,
     scaleUnit: 'entry updates',
     paper: 'ptemod',
     expected: (s) => `page-table entry updates: ${s}\n`,
+  },
+  {
+    name: 'forkwait',
+    purpose: 'fork a child, let it exit, wait for it: SCALE times, from a parent with 8 pages of private memory',
+    exposes: 'process creation: new address spaces, copy-on-write page-table writes and faults, exit unmapping, address-space switches',
+    paging: true,
+    program: 'programs/forkwait.s',
+    defaultScale: 200,
+    quickScale: 5,
+    scaleUnit: 'fork/wait pairs',
+    paper: 'forkwait',
+    expected: (s) => `children forked and reaped: ${s}\nerrors: 0\n`,
   },
   {
     name: 'critical-sections',
@@ -260,6 +276,7 @@ export const WORKLOADS: readonly WorkloadSpec[] = [
     name: 'multitask',
     purpose: 'four tasks preempted by a fast timer, printing their progress in turns',
     exposes: 'timer interrupts and context switches: virtual interrupt injection and kernel-stack switches',
+    paging: true,
     program: 'programs/multitask.s',
     defaultScale: 20,
     quickScale: 3,

@@ -43,6 +43,13 @@ export type Access = typeof ACCESS_READ | typeof ACCESS_WRITE | typeof ACCESS_FE
 /** Not an architectural vector: an access outside physical memory stops the machine ("machine check"). */
 export const VEC_MACHINE_CHECK = 18;
 
+/**
+ * Not a guest exception: with nested paging on, a guest-physical address the nested page table does not map
+ * (VT-x's EPT violation: a VM exit, never delivered to the guest). `addr` is the guest-physical address, `code`
+ * the access (0 read, 1 write, 2 fetch) and `linear` the guest-virtual address being translated.
+ */
+export const VEC_EPT_VIOLATION = 0x100;
+
 /** The exception an instruction raised: written by the MMU, the system operations and the generated code. */
 export class FaultInfo {
   vector = 0;
@@ -51,6 +58,10 @@ export class FaultInfo {
   addr = 0;
   /** Extra explanation for non-architectural stops (machine check). */
   message = '';
+  /** For an EPT violation: the guest-virtual address whose translation needed the guest-physical `addr`. */
+  linear = 0;
+  /** For an EPT violation: true if `addr` is the final translation, false if it held a guest page-table entry. */
+  final = false;
 
   set(vector: number, code: number, addr: number, message = ''): void {
     this.vector = vector;
@@ -80,9 +91,19 @@ export class Mmu {
   onCodeWrite: ((pa: number, size: number) => void) | null = null;
 
 
+  /**
+   * Nested paging (VT-x EPT): the physical address of the nested page table, or -1 (off). With it on, every
+   * address the guest's walk produces — each table entry it reads and the final frame — is guest-physical and
+   * is itself translated through the nested table: a two-dimensional walk.
+   */
+  ept = -1;
+
   // Counters (plain fields: read by the metrics layer).
   walks = 0;
+  /** Memory references of page walks (2 per walk without nested paging; up to (2+1)(2+1)-1 = 8 with it). */
   walkRefs = 0;
+  /** Of walkRefs, the references to the nested table. */
+  eptRefs = 0;
   flushes = 0;
   invalidations = 0;
 
@@ -157,20 +178,26 @@ export class Mmu {
     if (!this.pagingEnabled()) {
       frame = vpn << PAGE_SHIFT;
       perm = PTE_W | PTE_U;
+      if (this.ept >= 0) this.walks++;
     } else {
       this.walks++;
-      const pdeAddr = (this.cpu.cr[3] & ~PAGE_MASK) + ((va >>> 22) << 2);
-      if (!this.inRam(pdeAddr, va, 'page-directory entry')) return false;
+      const pdeAddr = this.tableAddress((this.cpu.cr[3] & ~PAGE_MASK) + ((va >>> 22) << 2), va, 'page-directory entry');
+      if (pdeAddr < 0) return false;
       const pde = this.mem.i32[pdeAddr >>> 2];
       this.walkRefs++;
       if ((pde & PTE_P) === 0) return this.pageFault(va, 0, access, mode) >= 0;
-      const pteAddr = (pde & ~PAGE_MASK) + (((va >>> PAGE_SHIFT) & 0x3ff) << 2);
-      if (!this.inRam(pteAddr, va, 'page-table entry')) return false;
+      const pteAddr = this.tableAddress((pde & ~PAGE_MASK) + (((va >>> PAGE_SHIFT) & 0x3ff) << 2), va, 'page-table entry');
+      if (pteAddr < 0) return false;
       const pte = this.mem.i32[pteAddr >>> 2];
       this.walkRefs++;
       if ((pte & PTE_P) === 0) return this.pageFault(va, 0, access, mode) >= 0;
       frame = pte & ~PAGE_MASK;
       perm = pde & pte & (PTE_W | PTE_U);
+    }
+    if (this.ept >= 0) {
+      // The final guest-physical frame goes through the nested table too.
+      frame = this.nested(frame, va, access, true);
+      if (frame < 0) return false;
     }
     if (!this.inRam(frame, va, 'page frame')) return false;
     // Replacing an entry must drop the fast tags that belonged to the old one.
@@ -179,6 +206,32 @@ export class Mmu {
     this.perm[x] = perm;
     this.phys[x] = frame;
     return true;
+  }
+
+  /** The physical address of a guest page-table entry (through the nested table when it is on), or -1. */
+  private tableAddress(pa: number, va: number, what: string): number {
+    // Reading a table entry is a read, whatever the access being translated (no accessed/dirty bits here).
+    const a = this.ept >= 0 ? this.nested(pa, va, ACCESS_READ, false) : pa;
+    return a >= 0 && this.inRam(a, va, what) ? a : -1;
+  }
+
+  /**
+   * Translate a guest-physical address through the nested table (two references: its directory and table
+   * entries). -1 with an EPT violation recorded when it is not mapped (writable, for a write).
+   */
+  private nested(gpa: number, va: number, access: Access, final: boolean): number {
+    const i32 = this.mem.i32;
+    this.walkRefs += 2;
+    this.eptRefs += 2;
+    const pde = i32[(this.ept >>> 2) + (gpa >>> 22)];
+    const pte = (pde & PTE_P) !== 0 ? i32[((pde & ~PAGE_MASK) >>> 2) + ((gpa >>> PAGE_SHIFT) & 0x3ff)] : 0;
+    if ((pte & PTE_P) === 0 || (access === ACCESS_WRITE && (pte & PTE_W) === 0)) {
+      this.fault.set(VEC_EPT_VIOLATION, access, gpa);
+      this.fault.linear = va;
+      this.fault.final = final;
+      return -1;
+    }
+    return (pte & ~PAGE_MASK) | (gpa & PAGE_MASK);
   }
 
   private inRam(pa: number, va: number, what: string): boolean {

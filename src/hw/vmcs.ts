@@ -19,6 +19,10 @@ export const VMCS = {
   // 64-bit control fields
   IO_BITMAP_A: 0x2000,
   IO_BITMAP_B: 0x2002,
+  /** EPT pointer: the (host-physical) root of the nested page table. */
+  EPT_POINTER: 0x201a,
+  // 64-bit read-only data fields
+  GUEST_PHYSICAL_ADDRESS: 0x2400,
   // 32-bit control fields
   PIN_BASED_CONTROLS: 0x4000,
   PROCESSOR_CONTROLS: 0x4002,
@@ -26,6 +30,7 @@ export const VMCS = {
   ENTRY_INTERRUPTION_INFO: 0x4016,
   ENTRY_EXCEPTION_ERROR_CODE: 0x4018,
   TPR_THRESHOLD: 0x401c,
+  SECONDARY_PROCESSOR_CONTROLS: 0x401e,
   // 32-bit read-only data fields
   VM_INSTRUCTION_ERROR: 0x4400,
   EXIT_REASON: 0x4402,
@@ -90,6 +95,11 @@ export const CPU_CR8_STORE_EXITING = 1 << 20;
 export const CPU_USE_TPR_SHADOW = 1 << 21;
 export const CPU_UNCONDITIONAL_IO_EXITING = 1 << 24;
 export const CPU_USE_IO_BITMAPS = 1 << 25;
+/** Primary control bit 31: use the secondary processor-based controls. */
+export const CPU_ACTIVATE_SECONDARY_CONTROLS = 1 << 31;
+/** Secondary processor-based VM-execution controls. */
+export const CPU2_ENABLE_EPT = 1 << 1;
+export const CPU2_ENABLE_VPID = 1 << 5;
 
 export const CONTROL_NAMES: Readonly<Record<number, string>> = {
   [CPU_INTERRUPT_WINDOW_EXITING]: 'interrupt-window exiting',
@@ -102,13 +112,20 @@ export const CONTROL_NAMES: Readonly<Record<number, string>> = {
   [CPU_USE_TPR_SHADOW]: 'use TPR shadow',
   [CPU_UNCONDITIONAL_IO_EXITING]: 'unconditional I/O exiting',
   [CPU_USE_IO_BITMAPS]: 'use I/O bitmaps',
+  [CPU_ACTIVATE_SECONDARY_CONTROLS]: 'activate secondary controls',
+};
+
+/** The names of the secondary processor-based controls virtstrat models. */
+export const SECONDARY_CONTROL_NAMES: Readonly<Record<number, string>> = {
+  [CPU2_ENABLE_EPT]: 'enable EPT',
+  [CPU2_ENABLE_VPID]: 'enable VPID',
 };
 
 /** The names of the controls set in a primary processor-based controls value. */
-export function controlNames(value: number): string[] {
+export function controlNames(value: number, names: Readonly<Record<number, string>> = CONTROL_NAMES): string[] {
   const out: string[] = [];
   for (let bit = 0; bit < 32; bit++) {
-    const name = CONTROL_NAMES[(1 << bit) | 0];
+    const name = names[(1 << bit) | 0];
     if ((value & (1 << bit)) !== 0 && name) out.push(name);
   }
   return out;
@@ -125,6 +142,7 @@ export const EXIT_VMCALL = 18;
 export const EXIT_CR_ACCESS = 28;
 export const EXIT_IO_INSTRUCTION = 30;
 export const EXIT_TPR_BELOW_THRESHOLD = 43;
+export const EXIT_EPT_VIOLATION = 48;
 
 export const EXIT_REASON_NAMES: Readonly<Record<number, string>> = {
   [EXIT_EXCEPTION_OR_NMI]: 'exception',
@@ -137,7 +155,18 @@ export const EXIT_REASON_NAMES: Readonly<Record<number, string>> = {
   [EXIT_CR_ACCESS]: 'control-register access',
   [EXIT_IO_INSTRUCTION]: 'I/O instruction',
   [EXIT_TPR_BELOW_THRESHOLD]: 'TPR below threshold',
+  [EXIT_EPT_VIOLATION]: 'EPT violation',
 };
+
+/**
+ * EPT-violation qualification: bit 0 read, bit 1 write, bit 2 instruction fetch; bit 7: the guest-linear address
+ * is valid; bit 8 (with bit 7): the access was to the final translation, not to a guest page-table entry.
+ */
+export const EPT_QUAL_READ = 1;
+export const EPT_QUAL_WRITE = 2;
+export const EPT_QUAL_FETCH = 4;
+export const EPT_QUAL_LINEAR_VALID = 1 << 7;
+export const EPT_QUAL_FINAL_TRANSLATION = 1 << 8;
 
 /** Interruption-information format (VM-entry, VM-exit and IDT-vectoring): vector 7:0, type 10:8, error code 11, valid 31. */
 export const INTR_VALID = 0x80000000;

@@ -4,8 +4,12 @@
  * A `Vmx` attached to a Machine turns it into a processor that runs a guest in non-root operation under the
  * control of one VMCS. `run` is VMLAUNCH/VMRESUME plus everything until the next VM exit:
  *   - VM entry loads the guest state from the VMCS into the CPU (the guest runs in its own supervisor or user
- *     mode), flushes the TLB (first-generation VT-x has no VPID) and delivers the event in the VM-entry
- *     interruption-information field, if valid, through the guest's own vectors;
+ *     mode), flushes the TLB (first-generation VT-x has no VPID; with the "enable VPID" secondary control the
+ *     guest's entries survive exits) and delivers the event in the VM-entry interruption-information field, if
+ *     valid, through the guest's own vectors;
+ *   - with the "enable EPT" secondary control the MMU translates every guest-physical address through the
+ *     nested page table at EPT_POINTER (mmu.ts: a two-dimensional walk); a guest-physical address it does not
+ *     map exits with reason 48 (EPT violation), the address in GUEST_PHYSICAL_ADDRESS;
  *   - the guest then runs on the physical CPU with the ordinary interpreter. Privileged instructions execute
  *     natively unless a control makes them exit (the checks sit in Machine.vmxIntercept, readCr and writeCr,
  *     called only by system operations, and in Machine.raise, called only for exceptions, so ordinary
@@ -41,10 +45,14 @@ import {
 } from '../isa/arch.js';
 import type { SystemOp } from '../isa/table.js';
 import { EXEC_SLICE, type Machine } from './machine.js';
+import { ACCESS_FETCH, ACCESS_WRITE, VEC_EPT_VIOLATION } from './mmu.js';
 import { deliverException, SYS_BREAK } from './system.js';
 import {
   ACTIVITY_ACTIVE,
   ACTIVITY_HLT,
+  CPU_ACTIVATE_SECONDARY_CONTROLS,
+  CPU2_ENABLE_EPT,
+  CPU2_ENABLE_VPID,
   CPU_CR3_LOAD_EXITING,
   CPU_CR3_STORE_EXITING,
   CPU_CR8_LOAD_EXITING,
@@ -58,6 +66,12 @@ import {
   CR_ACCESS_MOV_FROM,
   CR_ACCESS_MOV_TO,
   crQualification,
+  EPT_QUAL_FETCH,
+  EPT_QUAL_FINAL_TRANSLATION,
+  EPT_QUAL_LINEAR_VALID,
+  EPT_QUAL_READ,
+  EPT_QUAL_WRITE,
+  EXIT_EPT_VIOLATION,
   EXIT_CR_ACCESS,
   EXIT_EXCEPTION_OR_NMI,
   EXIT_EXTERNAL_INTERRUPT,
@@ -109,6 +123,8 @@ export class Vmx {
   private exitReason = -1;
   // Controls latched at VM entry (the processor may cache the VMCS while it is current).
   private ctl = 0;
+  /** Secondary controls (0 unless the primary "activate secondary controls" bit is set). */
+  private ctl2 = 0;
   private bitmap = 0;
   private cr0Mask = 0;
   private cr0Shadow = 0;
@@ -140,6 +156,7 @@ export class Vmx {
     const { m, vmcs: v } = this;
     const s = m.cpu;
     this.ctl = v.get(VMCS.PROCESSOR_CONTROLS);
+    this.ctl2 = (this.ctl & CPU_ACTIVATE_SECONDARY_CONTROLS) !== 0 ? v.get(VMCS.SECONDARY_PROCESSOR_CONTROLS) : 0;
     this.bitmap = v.get(VMCS.EXCEPTION_BITMAP);
     this.cr0Mask = v.get(VMCS.CR0_GUEST_HOST_MASK);
     this.cr0Shadow = v.get(VMCS.CR0_READ_SHADOW);
@@ -172,7 +189,11 @@ export class Vmx {
     s.cr[CR_ECODE] = v.get(VMCS.VS_GUEST_ECODE) | 0;
     m.shadowEnd = (v.get(VMCS.GUEST_INTERRUPTIBILITY) & INTERRUPTIBILITY_STI) !== 0 ? m.clock + 1 : 0;
     m.halted = v.get(VMCS.GUEST_ACTIVITY_STATE) === ACTIVITY_HLT;
-    m.mmu.flush();
+    const ept = (this.ctl2 & CPU2_ENABLE_EPT) !== 0 ? v.get(VMCS.EPT_POINTER) : -1;
+    // Without VPID every entry flushes; with it, cached translations are tagged and survive (unless the nested
+    // table itself changed, which a real VMM signals with INVEPT).
+    if ((this.ctl2 & CPU2_ENABLE_VPID) === 0 || ept !== m.mmu.ept) m.mmu.flush();
+    m.mmu.ept = ept;
     m.irqPending = (this.ctl & CPU_INTERRUPT_WINDOW_EXITING) !== 0 ? IRQ_WINDOW : 0;
     this.exitReason = -1;
     this.nonRoot = true;
@@ -272,6 +293,15 @@ export class Vmx {
     if (pf) v.set(VMCS.GUEST_LINEAR_ADDRESS, addr);
   }
 
+  /** Reason 48: the nested table does not map (or does not allow) the guest-physical address in m.fault. */
+  private eptViolationExit(): void {
+    const f = this.m.fault;
+    const access = f.code === ACCESS_WRITE ? EPT_QUAL_WRITE : f.code === ACCESS_FETCH ? EPT_QUAL_FETCH : EPT_QUAL_READ;
+    this.record(EXIT_EPT_VIOLATION, access | EPT_QUAL_LINEAR_VALID | (f.final ? EPT_QUAL_FINAL_TRANSLATION : 0));
+    this.vmcs.set(VMCS.GUEST_PHYSICAL_ADDRESS, f.addr);
+    this.vmcs.set(VMCS.GUEST_LINEAR_ADDRESS, f.linear);
+  }
+
   /**
    * Deliver an event through the guest's vectors (natively, or injected at entry). A page fault while
    * delivering exits if the bitmap selects #PF, with the event in the IDT-vectoring information so the VMM can
@@ -284,13 +314,15 @@ export class Vmx {
       (injected ? this.injectedDeliveries : this.nativeDeliveries)[vector]++;
       return true;
     }
-    const nested = m.fault.vector === VEC_PAGE_FAULT && (this.bitmap & (1 << VEC_PAGE_FAULT)) !== 0;
+    const pageFault = m.fault.vector === VEC_PAGE_FAULT && (this.bitmap & (1 << VEC_PAGE_FAULT)) !== 0;
+    const eptViolation = m.fault.vector === VEC_EPT_VIOLATION;
     const message = m.statusMessage;
     // Bare metal would stop; non-root operation exits instead.
     m.status = 'running';
     m.statusMessage = '';
-    if (nested) {
-      this.exceptionExit(VEC_PAGE_FAULT, m.fault.code, m.fault.addr);
+    if (pageFault || eptViolation) {
+      if (pageFault) this.exceptionExit(VEC_PAGE_FAULT, m.fault.code, m.fault.addr);
+      else this.eptViolationExit();
       this.vmcs.set(VMCS.IDT_VECTORING_INFO, interruptionInfo(vector, type, hasErrorCode(vector)));
       this.vmcs.set(VMCS.IDT_VECTORING_ERROR_CODE, code);
     } else {
@@ -304,6 +336,10 @@ export class Vmx {
 
   /** An instruction raised an exception in non-root operation. Returns true to continue in the guest. */
   exception(vector: number, code: number, addr: number): boolean {
+    if (vector === VEC_EPT_VIOLATION) {
+      this.eptViolationExit();
+      return false;
+    }
     if (vector < 32 && ((this.bitmap >>> vector) & 1) !== 0) {
       this.exceptionExit(vector, code, addr);
       return false;

@@ -22,7 +22,8 @@ export type CostCategory =
   | 'hypercall'
   | 'delivery'
   | 'device'
-  | 'system';
+  | 'system'
+  | 'mmu';
 
 export interface CostTerm {
   readonly category: CostCategory;
@@ -63,6 +64,14 @@ export const COST_TERMS: readonly CostTerm[] = [
     label: 'control-register instructions run natively',
     count: (c) => c.nativeControlInstructions,
     price: 'controlInstruction',
+  },
+  // Memory virtualization. TLB flushes have no price of their own: their cost is the walks that refill the TLB.
+  { category: 'mmu', label: 'page-walk memory references (TLB misses; 2-D walks count the nested table too)', count: (c) => c.pageWalkRefs, price: 'pageWalkReference' },
+  {
+    category: 'mmu',
+    label: 'page-table entries the VMM computed (shadow entries built or updated, nested-table entries, validated paravirtual updates)',
+    count: (c) => c.shadowEntriesBuilt + c.shadowUpdates + c.eptViolations + c.validatedPageTableUpdates,
+    price: 'vmmPageTableUpdate',
   },
 ];
 

@@ -55,11 +55,31 @@ export class Counters {
   // --- Memory virtualization and the TLB -----------------------------------------------------
   tlbWalks = 0;
   pageWalkRefs = 0;
+  /** Of pageWalkRefs, references to the nested (EPT) table: 2-D walks. */
+  nestedWalkRefs = 0;
   tlbFlushes = 0;
   hiddenPageFaults = 0;
   truePageFaults = 0;
+  /** Guest writes to traced (write-protected) page-table pages, emulated by the VMM. */
+  tracedWrites = 0;
+  /** Shadow entries recomputed after traced writes. */
+  shadowUpdates = 0;
   shadowFlushes = 0;
   shadowEntriesBuilt = 0;
+  /** Shadow page-table pages (directories and tables) allocated and given back. */
+  shadowPagesBuilt = 0;
+  shadowPagesDropped = 0;
+  /** Shadow contexts (one per guest address space and virtual mode) built and dropped. */
+  shadowContextsBuilt = 0;
+  shadowContextsDropped = 0;
+  /** Guest page-table-base loads: the hardware switched to another (cached or new) shadow. */
+  shadowSwitches = 0;
+  /** Traced pages the guest reused as ordinary memory, unshadowed on their first write. */
+  unshadowedPages = 0;
+  /** Nested paging: EPT violations (guest-physical pages the VMM had not mapped yet). */
+  eptViolations = 0;
+  /** Paravirtual paging: entries of HC_MMU_UPDATE the hypervisor validated (accepted or rejected). */
+  validatedPageTableUpdates = 0;
 
   // --- Work done by hardware (priced where the hardware does it) -----------------------------
   /** Exceptions and interrupts delivered by hardware straight to the guest kernel (no VMM). */
@@ -208,11 +228,22 @@ export const COUNTER_FIELDS: readonly CounterField[] = [
   f('vmcsWrites', 'vmcs_writes', 'VMCS field writes', 'vmx'),
   f('tlbWalks', 'tlb_walks', 'TLB misses (page walks)', 'memory'),
   f('pageWalkRefs', 'page_walk_refs', 'page-walk memory references', 'memory'),
+  f('nestedWalkRefs', 'nested_walk_refs', 'of which nested-table references (2-D walks)', 'memory'),
   f('tlbFlushes', 'tlb_flushes', 'TLB flushes', 'memory'),
   f('hiddenPageFaults', 'hidden_page_faults', 'hidden page faults (shadow misses)', 'memory'),
   f('truePageFaults', 'true_page_faults', 'true page faults (reflected)', 'memory'),
-  f('shadowFlushes', 'shadow_flushes', 'shadow page-table flushes', 'memory'),
-  f('shadowEntriesBuilt', 'shadow_entries_built', 'shadow entries built', 'memory'),
+  f('tracedWrites', 'traced_writes', 'traced page-table writes', 'memory'),
+  f('shadowUpdates', 'shadow_updates', 'shadow entries updated by traced writes', 'memory'),
+  f('shadowEntriesBuilt', 'shadow_entries_built', 'shadow entries built (hidden faults)', 'memory'),
+  f('shadowPagesBuilt', 'shadow_pages_built', 'shadow page-table pages built', 'memory'),
+  f('shadowPagesDropped', 'shadow_pages_dropped', 'shadow page-table pages dropped', 'memory'),
+  f('shadowContextsBuilt', 'shadow_contexts_built', 'shadow contexts built (address space x mode)', 'memory'),
+  f('shadowContextsDropped', 'shadow_contexts_dropped', 'shadow contexts dropped', 'memory'),
+  f('shadowSwitches', 'shadow_switches', 'page-table-base loads (shadow switches)', 'memory'),
+  f('unshadowedPages', 'unshadowed_pages', 'traced pages unshadowed (reused as data)', 'memory'),
+  f('shadowFlushes', 'shadow_flushes', 'whole shadow flushes', 'memory'),
+  f('eptViolations', 'ept_violations', 'EPT violations (nested paging)', 'memory'),
+  f('validatedPageTableUpdates', 'validated_pt_updates', 'page-table updates validated by the hypervisor (paravirt)', 'memory'),
   f('hardwareDeliveries', 'hardware_deliveries', 'exceptions delivered by hardware', 'hardware'),
   f('hardwareFaultDeliveries', 'hardware_fault_deliveries', 'of which faults', 'hardware'),
   f('physicalPortAccesses', 'physical_port_accesses', 'physical device accesses', 'hardware'),

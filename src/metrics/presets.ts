@@ -27,6 +27,8 @@ export const PRICE_KEYS = [
   'physicalDeviceAccess',
   'flagInstruction',
   'controlInstruction',
+  'pageWalkReference',
+  'vmmPageTableUpdate',
 ] as const;
 
 export type PriceKey = (typeof PRICE_KEYS)[number];

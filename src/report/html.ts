@@ -5,8 +5,9 @@
 import * as vega from 'vega';
 import { compile } from 'vega-lite';
 import { PRICE_KEYS } from '../metrics/presets.js';
-import { charts, type ChartDef } from './charts.js';
+import { charts, MEMORY_EVENTS, type ChartDef } from './charts.js';
 import type { BenchReport, CellRecord } from './model.js';
+import { popekGoldbergSection } from './popek-goldberg.js';
 
 export function esc(s: string | number | null | undefined): string {
   return String(s ?? '')
@@ -30,7 +31,9 @@ const ENGINE_TEXT: Record<string, string> = {
   paravirt:
     'Paravirtualization (Xen-style): a modified build of the same kernel makes hypercalls instead of privileged instructions, masks interrupts by writing a shared page (no VMM entry), and batches validated page-table updates. It runs different code, so it is compared with the reference on its output only.',
   vtx:
-    'Hardware-assisted virtualization (first-generation VT-x): the unmodified kernel runs in VMX non-root supervisor mode; popf, cli and system calls need no VMM; I/O, control-register accesses, hlt and page faults exit according to the VMCS controls, with Intel\'s exit-reason numbers. Memory uses shadow page tables.',
+    'Hardware-assisted virtualization (first-generation VT-x): the unmodified kernel runs in VMX non-root supervisor mode; popf, cli and system calls need no VMM; I/O, control-register accesses, hlt and page faults exit according to the VMCS controls, with Intel\'s exit-reason numbers. Memory uses shadow page tables, so every page-table-base load, traced page-table write, hidden fault and invlpg is an exit.',
+  'vtx-ept':
+    'The same VMM with nested paging (EPT) and VPID, the second generation of hardware assistance: the guest owns its page tables, cr3, invlpg and page faults; the only memory exits are EPT violations (the first touch of each guest-physical page), and every TLB miss costs a two-dimensional walk (up to 8 memory references instead of 2).',
 };
 
 async function renderChart(c: ChartDef): Promise<string> {
@@ -93,6 +96,38 @@ function overheadTable(report: BenchReport): string {
   return `<table class="matrix numbers">${head}${rows.join('')}</table>`;
 }
 
+/** The memory-virtualization section: per paging workload, what each engine did for the guest's page tables. */
+function memorySection(report: BenchReport, figures: string): string {
+  const paging = report.workloads.filter((w) => w.paging);
+  if (paging.length === 0) return '';
+  const cols: [string, string, (c: CellRecord) => string][] = [
+    ['overhead', 'modeled cycles / native', (c) => `${fmt(c.overheadVsNative)}×`],
+    ['mmu cycles', 'share of the modeled cycles spent on page walks and VMM page-table work (category mmu)', (c) => `${fmt((100 * (c.cycles?.byCategory.mmu ?? 0)) / (c.cycles?.total || 1), 1)}%`],
+    ...MEMORY_EVENTS.map((e): [string, string, (c: CellRecord) => string] => [e.label, e.label, (c) => int(c.counters?.[e.key])]),
+    ['shadow updates', 'shadow entries recomputed after traced writes', (c) => int(c.counters?.shadowUpdates)],
+    ['shadow contexts', 'shadow contexts built (address space × virtual mode)', (c) => int(c.counters?.shadowContextsBuilt)],
+    ['TLB misses', 'hardware TLB misses (page walks)', (c) => int(c.counters?.tlbWalks)],
+    ['walk refs', 'memory references of the page walks (of which to the nested table)', (c) => `${int(c.counters?.pageWalkRefs)}${c.counters?.nestedWalkRefs ? ` (${int(c.counters.nestedWalkRefs)})` : ''}`],
+  ];
+  const tables = paging.map((w) => {
+    const rows = report.engines.map((e) => {
+      const c = cellOf(report, e.id, w.name);
+      if (!c || c.status === 'error' || !c.counters) return `<tr><th>${esc(e.id)}</th>${cols.map(() => '<td class="none">—</td>').join('')}</tr>`;
+      const cls = c.fidelity?.verdict === 'diverged' ? ' class="diverged"' : '';
+      return `<tr><th>${esc(e.id)}</th>${cols.map(([, , v]) => `<td${cls}>${esc(v(c))}</td>`).join('')}</tr>`;
+    });
+    return `<h3>${esc(w.name)} <small>(scale ${esc(w.scale)}: ${esc(w.purpose)})</small></h3>
+<table class="matrix numbers memory"><tr><th>engine</th>${cols.map(([h, title]) => `<th title="${esc(title)}">${esc(h)}</th>`).join('')}</tr>${rows.join('')}</table>`;
+  });
+  return `<section id="memory"><h2>Memory virtualization</h2>
+<p class="note">How each engine handles the guest's page tables on the workloads that exercise them. Shadow paging
+(trap-emulate, dbt, vtx) write-protects ("traces") the guest's page tables and keeps its own copies: every
+guest page-table write, shadow miss and address-space switch is VMM work — a trap, a callout, or under vtx a
+VM exit. Paravirt validates batched updates. Nested paging (vtx-ept) leaves the tables to the guest and pays
+in the hardware's walks instead. Counts are events; hover a column heading for its meaning.</p>
+${figures}${tables.join('\n')}</section>`;
+}
+
 function presetTable(report: BenchReport): string {
   const p = report.preset;
   const rows = PRICE_KEYS.map((k) => `<tr><th>${esc(k)}</th><td>${int(p.prices[k].cycles)}</td><td>${esc(p.prices[k].source)}</td></tr>`);
@@ -121,12 +156,10 @@ code{font-size:.9em}table.preset td:nth-child(2){text-align:right}
 export async function renderHtml(report: BenchReport): Promise<string> {
   const defs = charts(report);
   const svgs = await Promise.all(defs.map(renderChart));
-  const figures = defs
-    .map(
-      (c, i) =>
-        `<figure class="chart" id="chart-${esc(c.id)}"><h3>${esc(c.title)}</h3>${svgs[i]}<figcaption><b>How to read it.</b> ${esc(c.howToRead)}</figcaption></figure>`,
-    )
-    .join('\n');
+  const figure = (c: ChartDef, i: number): string =>
+    `<figure class="chart" id="chart-${esc(c.id)}"><h3>${esc(c.title)}</h3>${svgs[i]}<figcaption><b>How to read it.</b> ${esc(c.howToRead)}</figcaption></figure>`;
+  const figures = defs.map((c, i) => (c.section === undefined ? figure(c, i) : '')).join('\n');
+  const memoryFigures = defs.map((c, i) => (c.section === 'memory' ? figure(c, i) : '')).join('\n');
   const s = report.summary;
   const o = report.options;
   const env = report.environment;
@@ -158,8 +191,10 @@ times the per-event prices of the cost preset (listed below with their sources);
 Host timings (throughput) measure this simulator on this machine and are shown apart.</p></header>
 ${errorsSection(report)}
 <section id="fidelity"><h2>Fidelity</h2>${fidelityMatrix(report)}</section>
+${popekGoldbergSection(report.classification, report.cells)}
 <section id="overhead-table"><h2>Modeled overhead vs native</h2>${overheadTable(report)}
 <p class="note">Modeled cycles relative to the reference run of the same workload. A diverged run is shaded: its cost is the cost of a wrong run.</p></section>
+${memorySection(report, memoryFigures)}
 <section id="charts"><h2>Charts</h2>${figures}</section>
 <section id="engines"><h2>The engines</h2><dl class="engines">${engines}</dl></section>
 <section id="preset"><h2>Cost preset</h2>${presetTable(report)}</section>

@@ -3,6 +3,7 @@
  * files and the HTML report are views of it. Nothing downstream re-runs anything.
  */
 import type { IsaVariant } from '../isa/arch.js';
+import type { Classification } from '../classify/types.js';
 import type { MachineStatus } from '../hw/machine.js';
 import type { BatchCount, CounterSnapshot, ReasonCount } from '../metrics/counters.js';
 import type { ModeledCycles } from '../metrics/cost.js';
@@ -82,9 +83,12 @@ export interface BenchReport {
   options: BenchOptions;
   preset: CostPreset;
   engines: { id: string; title: string; summary: string; guest: string }[];
-  workloads: { name: string; purpose: string; exposes: string; scale: number }[];
+  /** `paging`: the workload exercises the MMU (shown in the memory-virtualization section). */
+  workloads: { name: string; purpose: string; exposes: string; scale: number; paging: boolean }[];
   cells: CellRecord[];
   summary: { cells: number; errors: number; exact: number; diverged: number };
+  /** The Popek–Goldberg classification of `options.isa` (virtstrat classify), shown beside the fidelity matrix. */
+  classification?: Classification;
 }
 
 export function summarize(cells: readonly CellRecord[]): BenchReport['summary'] {

@@ -35,7 +35,7 @@ export interface CacheStats {
 }
 
 export class BlockCache<F> {
-  private frames: (Block<F>[] | undefined)[] = [];
+  private frames: ((Block<F> | undefined)[] | undefined)[] = [];
   private count = 0;
   /** Bumped when guest mappings may have changed; links from older generations are not followed. */
   generation = 0;
@@ -69,13 +69,14 @@ export class BlockCache<F> {
     const frame = b.pa >>> PAGE_SHIFT;
     let slots = this.frames[frame];
     if (slots === undefined) {
-      slots = new Array<Block<F>>(1024);
+      slots = new Array<Block<F> | undefined>(1024);
       this.frames[frame] = slots;
       this.onFrameUsed(frame);
     }
     const i = (b.pa & 0xfff) >>> 2;
-    if (slots[i] === undefined) this.count++;
-    else slots[i].valid = false;
+    const old = slots[i];
+    if (old === undefined) this.count++;
+    else old.valid = false;
     slots[i] = b;
   }
 
@@ -106,6 +107,31 @@ export class BlockCache<F> {
     this.count -= n;
     this.stats.invalidated += n;
     this.onFrameFreed(frame);
+    return n;
+  }
+
+  /** Drop only the blocks whose instructions cover physical address `pa` (a retranslation of one site). */
+  invalidateCovering(pa: number): number {
+    const frame = pa >>> PAGE_SHIFT;
+    const slots = this.frames[frame];
+    if (slots === undefined) return 0;
+    let n = 0;
+    let left = 0;
+    for (let i = 0; i < slots.length; i++) {
+      const b = slots[i];
+      if (b === undefined) continue;
+      if (b.pa <= pa && pa < b.pa + 4 * b.length) {
+        b.valid = false;
+        slots[i] = undefined;
+        n++;
+      } else left++;
+    }
+    this.count -= n;
+    this.stats.invalidated += n;
+    if (left === 0) {
+      this.frames[frame] = undefined;
+      this.onFrameFreed(frame);
+    }
     return n;
   }
 

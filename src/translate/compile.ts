@@ -221,12 +221,22 @@ export function isInlineSensitive(def: InsnDef, word: number): boolean {
   return def.privileged !== 'always' || def.name === 'cli' || def.name === 'sti';
 }
 
-/** Generate the source of a block from its instruction words (already cut with blockLength). */
-export function blockSource(words: readonly number[], va: number): string {
+/**
+ * Generate the source of a block from its instruction words (already cut with blockLength). Instructions at
+ * `calloutAt` addresses are not translated: the block ends with a callout before them (adaptive translation of
+ * stores that keep hitting traced page tables, Adams & Agesen).
+ */
+export function blockSource(words: readonly number[], va: number, calloutAt?: ReadonlySet<number>): string {
   const parts: string[] = [];
   let ended = false;
   words.forEach((w, k) => {
+    if (ended) return;
     const at = (va + 4 * k) | 0;
+    if (calloutAt?.has(at)) {
+      parts.push(`/* ${int(at)}: callout */ ${blockExit(EXIT_CALLOUT, int(at), k)}`);
+      ended = true;
+      return;
+    }
     const def = insnByOpcode(w >>> 24);
     if (!def) {
       parts.push(`/* ${int(at)}: undefined */ F.set(${VEC_INVALID_OPCODE}, 0, 0); ${blockExit(EXIT_FAULT, int(at), k)}`);
@@ -256,8 +266,8 @@ export function blockSource(words: readonly number[], va: number): string {
   ].join('\n');
 }
 
-export function compileBlock(words: readonly number[], va: number): CompiledBlock {
-  const source = blockSource(words, va);
+export function compileBlock(words: readonly number[], va: number, calloutAt?: ReadonlySet<number>): CompiledBlock {
+  const source = blockSource(words, va, calloutAt);
   const factory = new Function('conditionFlags', `return function block(P, V, D) {\n${source}\n};`);
   return { fn: factory(conditionFlags) as BlockFn, source, length: words.length };
 }

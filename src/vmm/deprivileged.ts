@@ -58,6 +58,9 @@ export abstract class DeprivilegedVmm {
    */
   protected abstract pageTableBase(mode: number): number;
 
+  /** Called before the VMM emulates an instruction on the virtual CPU (e.g. to see where a store will go). */
+  protected beforeEmulation(_word: number): void {}
+
   /** Called after the VMM emulated an instruction on the virtual CPU (e.g. to keep shadows coherent). */
   protected onEmulated(_word: number): void {}
 
@@ -148,6 +151,7 @@ export abstract class DeprivilegedVmm {
   protected emulateOnVirtualCpu(): boolean {
     const vm = this.vm;
     const word = this.guestWord(vm.cpu.pc);
+    if (word !== null) this.beforeEmulation(word);
     const retired = vm.step() === 1;
     if (retired) {
       this.c.emulatedInstructions++;

@@ -57,7 +57,8 @@ export class PvMmu {
   private readonly writeProtected = new Map<number, number>();
 
   // Statistics (reported in the engine's details).
-  userViewTables = 0;
+  /** Filtered copies made for the user view (each pin of a directory makes its own). */
+  userViewCopies = 0;
   updatesApplied = 0;
   updatesRejected = 0;
 
@@ -79,6 +80,13 @@ export class PvMmu {
 
   get pinned(): boolean {
     return this.dir >= 0;
+  }
+
+  /** Tables of the pinned directory that the user view shows as filtered copies (they mix kernel-only and user entries). */
+  get userViewTables(): number {
+    let n = 0;
+    for (const t of this.tables.values()) if (t.copy >= 0) n++;
+    return n;
   }
 
   /** Page-table pages the hypervisor owns now (directory included). */
@@ -300,7 +308,7 @@ export class PvMmu {
     const to = copy >>> 2;
     for (let i = 0; i < ENTRIES; i++) this.w[to + i] = userEntry(this.w[from + i]);
     t.copy = copy;
-    this.userViewTables++;
+    this.userViewCopies++;
     for (const slot of t.slots) this.refreshUserPde(slot);
     this.flushTlbs();
   }

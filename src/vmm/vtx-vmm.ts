@@ -1,5 +1,6 @@
 /**
- * The VMM of the `vtx` engine: first-generation hardware-assisted virtualization (VT-x without nested paging).
+ * The VMM of the `vtx` and `vtx-ept` engines: hardware-assisted virtualization, first generation (VT-x with shadow
+ * paging) or second (with nested paging, Intel's EPT).
  *
  * The unmodified guest kernel runs on the physical machine in VMX non-root operation, in its own supervisor
  * mode: cli, sti, pushf, popf and rdmode act on the guest's own state, and system calls and faults go straight to
@@ -12,14 +13,19 @@
  *   - injects virtual interrupts through the VM-entry interruption information at exactly the boundary where the
  *     real machine takes them: at once when the guest is interruptible, otherwise by interrupt-window exiting
  *     (IF = 0 or an sti shadow) or a TPR threshold (the interrupt is masked by the guest's task priority);
- *   - virtualizes memory with shadow page tables (src/vmm/shadow.ts, copying the guest's U bit: there is no ring
- *     compression): exits on CR3 loads (28), on #PF through the exception bitmap (0; hidden faults are fixed and
- *     resumed, true faults injected with the guest-visible error code and cr2) and on INVLPG (14). One shadow,
- *     flushed on every guest CR3 load or paging switch (the guest kernel uses one address space).
+ *   - virtualizes memory in one of two ways:
+ *       shadow paging (src/vmm/shadow.ts, copying the guest's U bit: there is no ring compression): exits on CR3
+ *       loads (28: switch to the shadow of the new address space), on #PF through the exception bitmap (0: hidden
+ *       faults fixed and resumed, traced page-table writes emulated and propagated, true faults injected with the
+ *       guest-visible error code and cr2) and on INVLPG (14);
+ *       nested paging (src/vmm/ept.ts, with VPID): the guest owns its page tables, cr3, invlpg and its page
+ *       faults; the hardware walks the guest's tables and the nested table together, and the only memory exits
+ *       are EPT violations (48), the first touch of each guest-physical page.
  *
  * The general registers r0..r14 are saved by the VMM's exit stub, as on x86 (no VMCS access); the stack
  * pointer, pc, FLAGS and the other guest state live in the VMCS.
  */
+import { INSN_BYTES, PAGE_MASK } from '../isa/arch.js';
 import {
   CR_CTRL,
   CR_ECODE,
@@ -58,6 +64,9 @@ import { ACCESS_FETCH } from '../hw/mmu.js';
 import {
   ACTIVITY_HLT,
   controlNames,
+  CPU2_ENABLE_EPT,
+  CPU2_ENABLE_VPID,
+  CPU_ACTIVATE_SECONDARY_CONTROLS,
   CPU_CR3_LOAD_EXITING,
   CPU_CR3_STORE_EXITING,
   CPU_CR8_LOAD_EXITING,
@@ -69,7 +78,10 @@ import {
   CPU_USE_IO_BITMAPS,
   CPU_USE_TPR_SHADOW,
   CR_ACCESS_MOV_TO,
+  EPT_QUAL_FINAL_TRANSLATION,
+  EPT_QUAL_WRITE,
   EXIT_CR_ACCESS,
+  EXIT_EPT_VIOLATION,
   EXIT_EXCEPTION_OR_NMI,
   EXIT_EXTERNAL_INTERRUPT,
   EXIT_HLT,
@@ -88,12 +100,14 @@ import {
   INTR_TYPE_EXTERNAL,
   INTR_TYPE_HARDWARE_EXCEPTION,
   PIN_EXTERNAL_INTERRUPT_EXITING,
+  SECONDARY_CONTROL_NAMES,
   VMCS,
 } from '../hw/vmcs.js';
 import { Vmx } from '../hw/vmx.js';
 import { Counters, type EntryKind } from '../metrics/counters.js';
 import type { EngineOptionValue, EngineOutcome, RunSpec, TraceSink } from '../../strategies/engine.js';
 import { nativeControlCount, nativeFlagCount } from './deprivileged.js';
+import { NestedPageTable } from './ept.js';
 import { GuestPlatform } from './platform.js';
 import { accessOf, ShadowPaging } from './shadow.js';
 import { VmcsFields } from './vtx-fields.js';
@@ -105,9 +119,11 @@ export interface VtxOptions {
   readonly tprShadow: boolean;
   /** Use I/O bitmaps marking the virtual devices' ports, instead of unconditional I/O exiting. */
   readonly ioBitmap: boolean;
+  /** Nested paging (EPT, with VPID-tagged TLB entries) instead of shadow page tables. */
+  readonly nestedPaging: boolean;
 }
 
-export const DEFAULT_VTX_OPTIONS: VtxOptions = { hltExiting: true, tprShadow: true, ioBitmap: false };
+export const DEFAULT_VTX_OPTIONS: VtxOptions = { hltExiting: true, tprShadow: true, ioBitmap: false, nestedPaging: false };
 
 /** The ports the virtual devices decode: with I/O bitmaps these are the ones that exit. */
 const DEVICE_PORTS: readonly number[] = [
@@ -140,13 +156,17 @@ export class VtxVmm {
   /** The processor's VMX extension (VMXON done). */
   readonly hw: Vmx;
   readonly f: VmcsFields;
-  readonly shadow: ShadowPaging;
+  /** Shadow paging (first generation), or null with nested paging. */
+  readonly shadow: ShadowPaging | null;
+  /** The nested page table (EPT), or null with shadow paging. */
+  readonly ept: NestedPageTable | null;
   private readonly trace: TraceSink | null;
   private readonly budget: number;
   /** An event is already set for the next VM entry (an injected exception, or an interrupted delivery). */
   private eventQueued = false;
   /** The primary processor-based controls without interrupt-window exiting (which the VMM toggles). */
   private readonly baseControls: number;
+  private readonly secondaryControls: number;
 
   constructor(
     spec: RunSpec,
@@ -157,11 +177,12 @@ export class VtxVmm {
     this.budget = spec.budget;
     this.hw = new Vmx(this.p.phys);
     this.f = new VmcsFields(this.hw.vmcs);
-    this.shadow = new ShadowPaging(this.p, this.c, this.p.vmmFrames, false, 'guest');
+    const nested = opts.nestedPaging;
+    this.shadow = nested ? null : new ShadowPaging(this.p, this.c, this.p.vmmFrames, false, 'guest');
+    this.ept = nested ? new NestedPageTable(this.phys.mem, this.p.vmmFrames, spec.memoryBytes) : null;
+    this.secondaryControls = nested ? CPU2_ENABLE_EPT | CPU2_ENABLE_VPID : 0;
     this.baseControls =
-      CPU_INVLPG_EXITING |
-      CPU_CR3_LOAD_EXITING |
-      CPU_CR3_STORE_EXITING |
+      (nested ? CPU_ACTIVATE_SECONDARY_CONTROLS : CPU_INVLPG_EXITING | CPU_CR3_LOAD_EXITING | CPU_CR3_STORE_EXITING) |
       (opts.hltExiting ? CPU_HLT_EXITING : 0) |
       (opts.tprShadow ? CPU_USE_TPR_SHADOW : CPU_CR8_LOAD_EXITING | CPU_CR8_STORE_EXITING) |
       (opts.ioBitmap ? CPU_USE_IO_BITMAPS : CPU_UNCONDITIONAL_IO_EXITING);
@@ -176,18 +197,30 @@ export class VtxVmm {
     return this.p.phys;
   }
 
-  /** Fill in the VMCS: controls, and the guest at reset (pc 0, supervisor, IF = 0; all else 0 after VMCLEAR). */
+  /**
+   * Fill in the VMCS: controls, and the guest at reset — pc 0, supervisor, IF = 0, all else 0 after VMCLEAR,
+   * except FLAGS, which take the value a processor has at reset (the virtual CPU's).
+   */
   private setup(): void {
     const f = this.f;
+    f.write(VMCS.GUEST_RFLAGS, this.vm.cpu.flags());
     f.write(VMCS.PIN_BASED_CONTROLS, PIN_EXTERNAL_INTERRUPT_EXITING);
     f.write(VMCS.PROCESSOR_CONTROLS, this.baseControls);
-    f.write(VMCS.EXCEPTION_BITMAP, 1 << VEC_PAGE_FAULT);
-    // The VMM owns PG: the guest always runs paged (on the shadow), and sees its own PG in the read shadow.
-    f.write(VMCS.CR0_GUEST_HOST_MASK, CTRL_PG);
-    f.write(VMCS.CR0_READ_SHADOW, 0);
     f.write(VMCS.TPR_THRESHOLD, 0);
-    f.write(VMCS.GUEST_CR0, CTRL_PG);
-    f.write(VMCS.GUEST_CR3, this.shadow.root(MODE_SUPERVISOR));
+    if (this.ept !== null) {
+      // Nested paging: the guest owns cr0, cr3 and its page faults; the hardware adds the nested table.
+      f.write(VMCS.SECONDARY_PROCESSOR_CONTROLS, this.secondaryControls);
+      f.write(VMCS.EPT_POINTER, this.ept.root);
+      f.write(VMCS.EXCEPTION_BITMAP, 0);
+      f.write(VMCS.CR0_GUEST_HOST_MASK, 0);
+    } else if (this.shadow !== null) {
+      f.write(VMCS.EXCEPTION_BITMAP, 1 << VEC_PAGE_FAULT);
+      // The VMM owns PG: the guest always runs paged (on the shadow), and sees its own PG in the read shadow.
+      f.write(VMCS.CR0_GUEST_HOST_MASK, CTRL_PG);
+      f.write(VMCS.CR0_READ_SHADOW, 0);
+      f.write(VMCS.GUEST_CR0, CTRL_PG);
+      f.write(VMCS.GUEST_CR3, this.shadow.root(MODE_SUPERVISOR));
+    }
     if (this.opts.ioBitmap) {
       const a = this.p.vmmFrames.alloc();
       const b = this.p.vmmFrames.alloc();
@@ -276,8 +309,8 @@ export class VtxVmm {
       case EXIT_INVLPG: {
         const va = this.f.read(VMCS.EXIT_QUALIFICATION) | 0;
         this.emulate();
-        this.shadow.invalidate(va);
-        return done(exitLabel(reason), `shadow entry for ${hex(va)} dropped`);
+        this.shadow?.invalidate(va);
+        return done(exitLabel(reason), `TLB entry for ${hex(va)} invalidated (tracing keeps the shadow coherent)`);
       }
       case EXIT_VMCALL:
         // The unmodified kernel makes no hypercalls; bare metal raises #UD for vmcall, so the guest gets #UD.
@@ -286,6 +319,8 @@ export class VtxVmm {
         return done(exitLabel(reason), 'no hypercall interface: #UD injected, as on bare metal');
       case EXIT_EXCEPTION_OR_NMI:
         return this.exception(done);
+      case EXIT_EPT_VIOLATION:
+        return this.eptViolation(done);
       case EXIT_INTERRUPT_WINDOW:
         return done(exitLabel(reason), 'the guest can take interrupts again');
       case EXIT_TPR_BELOW_THRESHOLD:
@@ -319,17 +354,56 @@ export class VtxVmm {
     const oldCr0 = vm.cpu.cr[CR_CTRL];
     if (!this.emulate()) return 'the instruction faulted on the virtual CPU';
     if (to && cr === CR_PTBR) {
-      this.shadow.flushAll();
-      return `guest page-table base ${hex(vm.cpu.cr[CR_PTBR])}: shadow flushed`;
+      this.switchShadow();
+      return `guest page-table base ${hex(vm.cpu.cr[CR_PTBR])}: switched to its shadow`;
     }
     if (to && cr === CR_CTRL) {
       const v = vm.cpu.cr[CR_CTRL];
       this.f.write(VMCS.CR0_READ_SHADOW, v);
       this.f.write(VMCS.GUEST_CR0, v | CTRL_PG);
-      if (((v ^ oldCr0) & CTRL_PG) !== 0) this.shadow.flushAll();
-      return `guest paging ${(v & CTRL_PG) !== 0 ? 'on' : 'off'}: read shadow updated, shadow flushed`;
+      if (((v ^ oldCr0) & CTRL_PG) !== 0) this.switchShadow();
+      return `guest paging ${(v & CTRL_PG) !== 0 ? 'on' : 'off'}: read shadow updated, shadow switched`;
     }
     return `mov ${to ? 'to' : 'from'} cr${cr} emulated`;
+  }
+
+  /** The guest changed its page-table base or paging: run it on the shadow of its new address space. */
+  private switchShadow(): void {
+    if (this.shadow === null) return;
+    this.shadow.baseChanged();
+    this.f.write(VMCS.GUEST_CR3, this.shadow.root(MODE_SUPERVISOR));
+  }
+
+  /**
+   * Reason 48: the guest touched a guest-physical page the nested table does not map yet. Inside guest RAM the
+   * VMM maps it and the guest retries (any event whose delivery was interrupted is delivered again by the exit
+   * prologue); beyond it, bare metal would machine-check, and so does the VM.
+   */
+  private eptViolation(done: (label: string, action: string) => void): void {
+    const f = this.f;
+    const gpa = f.read(VMCS.GUEST_PHYSICAL_ADDRESS);
+    const q = f.read(VMCS.EXIT_QUALIFICATION);
+    const label = exitLabel(EXIT_EPT_VIOLATION);
+    const ept = this.ept;
+    if (ept === null) throw new Error('vtx: an EPT violation without nested paging');
+    const what = (q & EPT_QUAL_FINAL_TRANSLATION) !== 0 ? 'page' : 'page-table page';
+    if (!ept.inGuestRam(gpa)) {
+      // Bare metal's machine check, in its words: which access of the walk left physical memory.
+      const va = f.read(VMCS.GUEST_LINEAR_ADDRESS);
+      const inDirectory = ((gpa ^ f.read(VMCS.GUEST_CR3)) & ~PAGE_MASK) === 0;
+      const access = (q & EPT_QUAL_FINAL_TRANSLATION) !== 0 ? 'page frame' : inDirectory ? 'page-directory entry' : 'page-table entry';
+      done(label, `guest-physical ${hex(gpa)} is outside guest RAM: machine check`);
+      this.inspect();
+      this.vm.stop(
+        'machine-check',
+        `machine check at pc ${hex(this.hw.vmcs.peek(VMCS.GUEST_RIP))}: ${access} at physical address ${hex(gpa)} ` +
+          `is outside physical memory (${ept.guestRam} bytes), reached translating virtual address ${hex(va)}`,
+      );
+      return;
+    }
+    ept.map(gpa);
+    this.c.eptViolations++;
+    done(label, `guest-physical ${what} ${hex(gpa & ~PAGE_MASK)} mapped in the nested table (${(q & EPT_QUAL_WRITE) !== 0 ? 'write' : 'read'})`);
   }
 
   /** Reason 0: an exception the bitmap intercepts — a page fault on the shadow page tables. */
@@ -347,7 +421,16 @@ export class VtxVmm {
     }
     const va = f.read(VMCS.EXIT_QUALIFICATION) | 0;
     const code = f.read(VMCS.EXIT_INTERRUPTION_ERROR_CODE);
+    if (this.shadow === null) throw new Error('vtx: a #PF exit with nested paging (the exception bitmap is 0)');
     const r = this.shadow.handleFault(va, accessOf(code), (code & PF_USER) !== 0 ? MODE_USER : MODE_SUPERVISOR);
+    if (r === 'traced') {
+      // A store to one of the guest's page tables: emulate it, then bring the shadow up to date.
+      if (infoValid(idt)) throw new Error('vtx: an event delivery wrote to a traced page table (not modeled)');
+      const pa = this.shadow.lastTracedPa;
+      if (!this.emulate(INSN_BYTES)) return done(label, 'traced write: the store faulted on the virtual CPU');
+      this.shadow.tracedWrite(pa);
+      return done(label, `traced write to ${hex(va)}: store emulated, shadow entry updated`);
+    }
     if (r === 'hidden') {
       this.c.hiddenPageFaults++;
       if (infoValid(idt)) {
@@ -385,11 +468,13 @@ export class VtxVmm {
    * and move the guest past it. Instruction exits come only from guest supervisor mode: privilege checks come
    * before them (vmcall, which exits in every mode, is not emulated). Returns true if the instruction retired.
    */
-  private emulate(): boolean {
+  /** `length`: for exits that do not report an instruction length (an exception), the caller supplies it. */
+  private emulate(length = -1): boolean {
     const { vm, phys, f } = this;
     const s = vm.cpu;
     const rip = f.read(VMCS.GUEST_RIP) | 0;
-    const length = f.read(VMCS.EXIT_INSTRUCTION_LENGTH);
+    if (length < 0) length = f.read(VMCS.EXIT_INSTRUCTION_LENGTH);
+    if (this.ept !== null) this.syncGuestPaging(f.read(VMCS.GUEST_CR0), f.read(VMCS.GUEST_CR3));
     const word = this.guestWord(rip);
     // The stack pointer is in the VMCS: read it only when the instruction names r15.
     const usesSp = word !== null && (((word >>> 20) & 15) === SP || ((word >>> 16) & 15) === SP);
@@ -411,6 +496,18 @@ export class VtxVmm {
     // Skipping an instruction ends an sti shadow.
     if ((f.read(VMCS.GUEST_INTERRUPTIBILITY) & INTERRUPTIBILITY_STI) !== 0) f.write(VMCS.GUEST_INTERRUPTIBILITY, 0);
     return true;
+  }
+
+  /**
+   * Nested paging: the guest loads cr0 and cr3 and edits its tables without exiting, so before the VMM walks them
+   * in software (to fetch an exiting instruction) it takes the guest's current values and drops its own
+   * (software) TLB, which may hold translations the guest has since changed.
+   */
+  private syncGuestPaging(cr0: number, cr3: number): void {
+    const s = this.vm.cpu;
+    s.cr[CR_CTRL] = cr0 | 0;
+    s.cr[CR_PTBR] = cr3 | 0;
+    this.vm.mmu.flush();
   }
 
   // --- Virtual interrupts ----------------------------------------------------------------------------
@@ -507,13 +604,18 @@ export class VtxVmm {
     const mask = v.peek(VMCS.CR0_GUEST_HOST_MASK);
     s.cr[CR_CTRL] = (v.peek(VMCS.GUEST_CR0) & ~mask) | (v.peek(VMCS.CR0_READ_SHADOW) & mask);
     if (this.opts.tprShadow) s.cr[CR_TPR] = v.peek(VMCS.VS_VIRTUAL_TPR) & 15;
-    // cr3 is the VMM's own copy: every guest CR3 load exits.
+    // With shadow paging cr3 is the VMM's own copy (every guest CR3 load exits); with nested paging it is the guest's.
+    if (this.ept !== null) s.cr[CR_PTBR] = v.peek(VMCS.GUEST_CR3) | 0;
   }
 
   /** The instruction word at a guest virtual address, read through the guest's own tables (null if unmapped). */
   private guestWord(va: number): number | null {
     const vm = this.vm;
     if ((va & 3) !== 0) return null;
+    if (this.ept !== null && this.trace !== null) {
+      // An instrument's look (traces): the guest's current paging state, read without counting.
+      this.syncGuestPaging(this.hw.vmcs.peek(VMCS.GUEST_CR0), this.hw.vmcs.peek(VMCS.GUEST_CR3));
+    }
     const pa = vm.mmu.translate(va, ACCESS_FETCH, MODE_SUPERVISOR, true);
     return pa < 0 ? null : vm.mem.i32[pa >>> 2];
   }
@@ -545,10 +647,20 @@ export class VtxVmm {
     return {
       pinBasedControls: `${hex(v.peek(VMCS.PIN_BASED_CONTROLS))} (external-interrupt exiting)`,
       primaryControls: `${hex(this.baseControls)} (${controlNames(this.baseControls).join(', ')}; interrupt-window exiting set on demand)`,
-      exceptionBitmap: `${hex(v.peek(VMCS.EXCEPTION_BITMAP))} (#PF)`,
-      cr0GuestHostMask: `${hex(v.peek(VMCS.CR0_GUEST_HOST_MASK))} (PG owned by the VMM; the guest reads the CR0 read shadow)`,
-      memoryVirtualization: 'shadow page tables copying the guest U bit; one shadow, flushed on every guest CR3 load or paging switch',
-      tlbTagging: 'none (no VPID): every VM entry flushes the TLB',
+      ...(this.ept !== null
+        ? {
+            secondaryControls: `${hex(this.secondaryControls)} (${controlNames(this.secondaryControls, SECONDARY_CONTROL_NAMES).join(', ')})`,
+            exceptionBitmap: `${hex(v.peek(VMCS.EXCEPTION_BITMAP))} (none: guest page faults go straight to the guest)`,
+            cr0GuestHostMask: `${hex(v.peek(VMCS.CR0_GUEST_HOST_MASK))} (the guest owns cr0)`,
+            memoryVirtualization: `nested paging: the guest owns its page tables; a two-level nested table maps guest RAM identically, page by page on EPT violations (${this.ept.mappedPages} pages, ${this.ept.framesUsed} table frames)`,
+            tlbTagging: 'VPID: guest TLB entries survive VM exits',
+          }
+        : {
+            exceptionBitmap: `${hex(v.peek(VMCS.EXCEPTION_BITMAP))} (#PF)`,
+            cr0GuestHostMask: `${hex(v.peek(VMCS.CR0_GUEST_HOST_MASK))} (PG owned by the VMM; the guest reads the CR0 read shadow)`,
+            memoryVirtualization: 'shadow page tables copying the guest U bit, one per guest address space and mode, kept coherent by tracing guest page-table writes',
+            tlbTagging: 'none (no VPID): every VM entry flushes the TLB',
+          }),
       vmcsReadsPerExit: exits === 0 ? 0 : Math.round((100 * c.vmcsReads) / exits) / 100,
       vmcsWritesPerExit: exits === 0 ? 0 : Math.round((100 * c.vmcsWrites) / exits) / 100,
     };
@@ -562,6 +674,7 @@ export class VtxVmm {
     c.idleTicks = vm.idle;
     c.tlbWalks = phys.mmu.walks;
     c.pageWalkRefs = phys.mmu.walkRefs;
+    c.nestedWalkRefs = phys.mmu.eptRefs;
     c.tlbFlushes = phys.mmu.flushes;
     c.emulatedPortAccesses = vm.dev.portReads + vm.dev.portWrites;
     c.physicalPortAccesses = phys.dev.portReads + phys.dev.portWrites;

@@ -1,6 +1,6 @@
 /**
  * The issue's acceptance matrix: every workload of the manifest under every engine.
- *  - Faithful engines running the unmodified guest (emulate, dbt, vtx, trap-emulate on the classic ISA) are
+ *  - Faithful engines running the unmodified guest (emulate, dbt, vtx, vtx-ept, trap-emulate on the classic ISA) are
  *    `exact` and retire exactly the reference's number of guest instructions.
  *  - paravirt runs a different kernel: its output (status, exit code, console) is the reference's.
  *  - trap-emulate on the default ISA is `diverged`, and the cause names popf (every workload's kernel path
@@ -15,12 +15,13 @@ const FAITHFUL: { engine: string; isa: 'default' | 'classic' }[] = [
   { engine: 'emulate', isa: 'default' },
   { engine: 'dbt', isa: 'default' },
   { engine: 'vtx', isa: 'default' },
+  { engine: 'vtx-ept', isa: 'default' },
   { engine: 'trap-emulate', isa: 'classic' },
 ];
 
 describe('every engine on every workload', () => {
-  it('the registry holds the reference and the five strategies', () => {
-    expect(ENGINE_IDS).toEqual(expect.arrayContaining(['native', 'emulate', 'trap-emulate', 'dbt', 'paravirt', 'vtx']));
+  it('the registry holds the reference, the five strategies, and vtx in its nested-paging configuration', () => {
+    expect(ENGINE_IDS).toEqual(['native', 'emulate', 'trap-emulate', 'dbt', 'paravirt', 'vtx', 'vtx-ept']);
   });
 
   for (const w of WORKLOADS) {

@@ -187,22 +187,27 @@ describe('interrupt masking never enters the hypervisor', () => {
 
 describe('page-table updates are validated and batched', () => {
   for (const scale of [64, 200]) {
-    it(`pgfault at scale ${scale}: one HC_MMU_UPDATE per fault, one per 64 pages released`, () => {
+    it(`pgfault at scale ${scale}: one HC_MMU_UPDATE per fault, one per 64 pages released, one for the exit`, () => {
       const r = cell('paravirt', 'pgfault', { scale });
       expect(r.fidelity.verdict).toBe('exact');
       // The program touches `scale` fresh pages of a 64-page window (one true fault each) and releases the
       // window whenever it is full. Fault handling maps one page: pte_write + pte_commit = one update, one call.
       // The first fault in the window's 4 MiB region also installs a page table (a directory update, its own
-      // call), and the first push on the user stack faults the same way: 1 table + 1 page. So:
-      //   calls of batch 1 = scale + 1 + 2, calls of batch 64 = floor(scale / 64) (one per full window).
+      // call), and the first push on the user stack faults the same way: 1 table + 1 page. At exit the kernel
+      // unmaps what is still mapped — the window's last scale % 64 pages and the stack page — in one batch:
+      //   calls of batch 1 = scale + 3, of batch 64 = floor(scale / 64), of batch (scale % 64 + 1) = 1.
       const releases = Math.floor(scale / 64);
-      expect(r.batchSizes).toEqual([
-        { call: 'HC_MMU_UPDATE', size: 1, calls: scale + 3 },
+      const zapped = (scale % 64) + 1;
+      const expected = [
+        { call: 'HC_MMU_UPDATE', size: 1, calls: scale + 3 + (zapped === 1 ? 1 : 0) },
+        ...(zapped > 1 ? [{ call: 'HC_MMU_UPDATE', size: zapped, calls: 1 }] : []),
         { call: 'HC_MMU_UPDATE', size: 64, calls: releases },
-      ]);
-      expect(reasonCount(r, 'hypercall', '6 HC_MMU_UPDATE')).toBe(scale + 3 + releases);
+      ];
+      expect(r.batchSizes).toEqual(expected);
+      expect(reasonCount(r, 'hypercall', '6 HC_MMU_UPDATE')).toBe(scale + 3 + releases + 1);
       expect(r.counters.truePageFaults).toBe(scale + 1);
-      expect(r.details.pageTableUpdatesApplied).toBe(scale + 3 + 64 * releases);
+      expect(r.details.pageTableUpdatesApplied).toBe(scale + 3 + 64 * releases + zapped);
+      expect(r.counters.validatedPageTableUpdates).toBe(r.details.pageTableUpdatesApplied);
     });
   }
 
@@ -210,8 +215,10 @@ describe('page-table updates are validated and batched', () => {
     const w = workloadByName('ptemod')!;
     const r = cell('paravirt', 'ptemod');
     expect(r.outputCorrect).toBe(true);
-    // One update per iteration and one to restore it, plus the stack's table and page and the benchmark page's.
-    expect(reasonCount(r, 'hypercall', '6 HC_MMU_UPDATE')).toBe(w.quickScale + 1 + 3);
+    // One update per iteration and one to restore it, plus the stack's table and page and the benchmark page's,
+    // plus the exit's unmapping of the stack and benchmark pages (one batch of 2).
+    expect(reasonCount(r, 'hypercall', '6 HC_MMU_UPDATE')).toBe(w.quickScale + 1 + 3 + 1);
+    expect(r.batchSizes).toContainEqual({ call: 'HC_MMU_UPDATE', size: 2, calls: 1 });
     expect(Number(r.details.tlbInvalidations)).toBeGreaterThanOrEqual(w.quickScale + 1);
   });
 });
@@ -221,13 +228,16 @@ describe('the timer-driven workloads get their ticks', () => {
     it(name, () => {
       const w = workloadByName(name)!;
       const r = cell('paravirt', name);
-      const ref = cell('native', name);
       expect(r.outputCorrect).toBe(true);
-      // Virtual time is guest instructions, so the tick count tracks the (different) instruction count. The
-      // period is whatever the assembled kernel uses (its default, or the workload's override).
-      const period = buildWorkload(w, w.quickScale).symbols.get('TIMER_PERIOD')!;
-      expect(r.counters.injectedInterrupts).toBeGreaterThanOrEqual(Math.floor(ref.counters.guestInstructions / period) - 20);
-      expect(r.counters.injectedInterrupts).toBeGreaterThan(0);
+      // Virtual time is guest instructions, so the paravirtual kernel (which retires a few more instructions
+      // than the native one: hypercall set-up) takes about as many ticks as bare metal delivers to the native
+      // build. Not exactly as many: ticks that fall due while the kernel masks events coalesce, at different
+      // instructions in the two builds.
+      const bare = runBare(buildWorkload(w, w.quickScale).image, { budget: 50_000_000 });
+      const ticks = bare.counters.interrupts;
+      expect(ticks).toBeGreaterThan(0);
+      expect(r.counters.injectedInterrupts).toBeGreaterThanOrEqual(Math.floor(ticks * 0.9));
+      expect(r.counters.injectedInterrupts).toBeLessThanOrEqual(Math.ceil(ticks * 1.1));
     });
   }
 });

@@ -31,9 +31,10 @@ describe('trap-emulate', () => {
     expect(r.fidelity.verdict).toBe('diverged');
     expect(r.status).toBe('budget-exhausted');
     expect(r.fidelity.cause).toMatch(/^popf silently misbehaved \d+ times \(first at 0x[0-9a-f]+.*virtual IF stayed 0/);
-    // The dropped popf is the kernel's irq_restore in sys_crit: every iteration of its loop.
-    const popf = r.silentFailures.find((f) => f.instruction === 'popf')!;
-    expect(popf.count).toBeGreaterThan(1000);
+    // Silent failures are recorded per site. The one that dominates is the kernel's irq_restore in sys_crit,
+    // dropped on every iteration of its loop (other irq_restore sites, e.g. in the frame allocator, fail rarely).
+    const popfCounts = r.silentFailures.filter((f) => f.instruction === 'popf').map((f) => f.count);
+    expect(Math.max(...popfCounts)).toBeGreaterThan(1000);
     expect(r.fidelity.differences[0]).toMatch(/status budget-exhausted/);
   });
 

@@ -9,6 +9,9 @@ import { CR_CTRL, CR_TPR, FLAG_IF, PF_WRITE, PTE_P, PTE_U, PTE_W, VEC_DIVIDE, VE
 import { Machine } from '../../src/hw/machine.js';
 import {
   ACTIVITY_HLT,
+  CPU2_ENABLE_EPT,
+  CPU2_ENABLE_VPID,
+  CPU_ACTIVATE_SECONDARY_CONTROLS,
   CPU_CR3_LOAD_EXITING,
   CPU_CR3_STORE_EXITING,
   CPU_CR8_LOAD_EXITING,
@@ -19,7 +22,13 @@ import {
   CPU_UNCONDITIONAL_IO_EXITING,
   CPU_USE_IO_BITMAPS,
   CPU_USE_TPR_SHADOW,
+  EPT_QUAL_FETCH,
+  EPT_QUAL_FINAL_TRANSLATION,
+  EPT_QUAL_LINEAR_VALID,
+  EPT_QUAL_READ,
+  EPT_QUAL_WRITE,
   EXIT_CR_ACCESS,
+  EXIT_EPT_VIOLATION,
   EXIT_EXCEPTION_OR_NMI,
   EXIT_EXTERNAL_INTERRUPT,
   EXIT_HLT,
@@ -455,5 +464,93 @@ describe('VMCS accesses', () => {
     expect(v.writes).toBe(0);
     v.write(VMCS.GUEST_CR0, CR_CTRL + 1);
     expect(v.read(VMCS.GUEST_CR0)).toBe(1);
+  });
+});
+
+describe('nested paging (EPT): the second dimension of the walk', () => {
+  const EPT_DIR = 0x300000;
+  const EPT_TABLE = 0x301000;
+  /** The test plays a VMM with nested paging: secondary controls, an (initially empty) nested table. */
+  function eptGuest(source: string, secondary = CPU2_ENABLE_EPT): Guest {
+    const g = guest(source, { paging: true, controls: CPU_ACTIVATE_SECONDARY_CONTROLS | CPU_HLT_EXITING, regs: { 2: 0x2000, 3: 0x3000 } });
+    g.v.set(VMCS.SECONDARY_PROCESSOR_CONTROLS, secondary);
+    g.v.set(VMCS.EPT_POINTER, EPT_DIR);
+    g.m.mem.i32[EPT_DIR >>> 2] = EPT_TABLE | PTE_P | PTE_W;
+    return g;
+  }
+  /** Map guest-physical page `gpa` to host-physical `hpa` in the nested table. */
+  const map = (g: Guest, gpa: number, hpa = gpa, w = true): void => {
+    g.m.mem.i32[(EPT_TABLE >>> 2) + (gpa >>> 12)] = hpa | PTE_P | (w ? PTE_W : 0);
+  };
+  const SOURCE = `
+        ldw  r1, [r2]
+        stw  r1, [r3]
+        hlt
+        .org 0x2000
+        .word 0x1234
+`;
+
+  it('each guest-physical address the 2-D walk needs exits with reason 48, in walk order, carrying that address', () => {
+    const g = eptGuest(SOURCE);
+    const exits: [number, number, number][] = [];
+    for (let i = 0; i < 10; i++) {
+      const reason = g.hw.run(10_000);
+      if (reason !== EXIT_EPT_VIOLATION) {
+        expect(reason).toBe(EXIT_HLT);
+        break;
+      }
+      const gpa = g.v.get(VMCS.GUEST_PHYSICAL_ADDRESS);
+      exits.push([gpa, g.v.get(VMCS.EXIT_QUALIFICATION), g.v.get(VMCS.GUEST_LINEAR_ADDRESS)]);
+      expect(g.m.retired).toBe(exits.length < 5 ? 0 : 1); // the access did not happen; it is retried
+      map(g, gpa & ~0xfff);
+    }
+    const walkEntry = EPT_QUAL_READ | EPT_QUAL_LINEAR_VALID; // reading a guest page-table entry
+    const final = EPT_QUAL_LINEAR_VALID | EPT_QUAL_FINAL_TRANSLATION;
+    expect(exits).toEqual([
+      [PGDIR, walkEntry, 0], // fetch at pc 0: the guest's directory entry...
+      [PGTABLE, walkEntry, 0], // ...its table entry...
+      [0, EPT_QUAL_FETCH | final, 0], // ...and the code page itself
+      [0x2000, EPT_QUAL_READ | final, 0x2000], // the load (its table entries are already mapped)
+      [0x3000, EPT_QUAL_WRITE | final, 0x3000], // the store
+    ]);
+    expect(g.m.mem.i32[0x3000 >>> 2]).toBe(0x1234);
+    expect(g.m.fault.vector).not.toBe(VEC_PAGE_FAULT); // nothing reached the guest
+  });
+
+  it('a TLB miss costs (2+1)(2+1) - 1 = 8 memory references, 6 of them to the nested table', () => {
+    const g = eptGuest(SOURCE);
+    for (const page of [PGDIR, PGTABLE, 0, 0x2000, 0x3000]) map(g, page);
+    const mmu = g.m.mmu;
+    expect(g.hw.run(10_000)).toBe(EXIT_HLT);
+    expect(mmu.walks).toBe(3); // the code page, the load, the store
+    expect(mmu.walkRefs).toBe(3 * 8);
+    expect(mmu.eptRefs).toBe(3 * 6);
+  });
+
+  it('the nested table can map a guest-physical page anywhere, read-only pages exit on writes, and VPID keeps the TLB', () => {
+    const g = eptGuest(SOURCE);
+    for (const page of [PGDIR, PGTABLE, 0]) map(g, page);
+    map(g, 0x2000, 0x200000); // guest-physical 0x2000 lives at host-physical 0x200000
+    map(g, 0x3000, 0x3000, false);
+    g.m.mem.i32[0x200000 >>> 2] = 0x5678;
+    expect(g.hw.run(10_000)).toBe(EXIT_EPT_VIOLATION);
+    expect(g.v.get(VMCS.EXIT_QUALIFICATION) & 7).toBe(EPT_QUAL_WRITE);
+    expect(g.m.cpu.regs[1]).toBe(0x5678);
+    // Without VPID every entry flushes the TLB; with it, translations survive the exit.
+    const flushes = g.m.mmu.flushes;
+    map(g, 0x3000);
+    g.m.mmu.flush(); // the VMM changed a nested entry in place: it invalidates (INVEPT)
+    expect(g.hw.run(10_000)).toBe(EXIT_HLT);
+    expect(g.m.mmu.flushes).toBe(flushes + 2);
+
+    const h = eptGuest(SOURCE, CPU2_ENABLE_EPT | CPU2_ENABLE_VPID);
+    for (const page of [PGDIR, PGTABLE, 0, 0x2000]) map(h, page);
+    expect(h.hw.run(10_000)).toBe(EXIT_EPT_VIOLATION); // the store's page
+    const walks = h.m.mmu.walks;
+    const f2 = h.m.mmu.flushes;
+    map(h, 0x3000);
+    expect(h.hw.run(10_000)).toBe(EXIT_HLT);
+    expect(h.m.mmu.flushes).toBe(f2); // no flush at entry
+    expect(h.m.mmu.walks).toBe(walks + 1); // only the store's page is walked again (it was never cached)
   });
 });

@@ -28,7 +28,7 @@ describe('report.html in headless Chromium', () => {
 
   it.skipIf(!present)('renders every chart, with no console errors and no network requests', async () => {
     const out = mkdtempSync(join(tmpdir(), 'virtstrat-report-'));
-    const r = await cli('bench', '--quick', '--engines', 'native,emulate,trap-emulate,dbt,paravirt,vtx', '--workloads', 'syscall,smc', '--out', out);
+    const r = await cli('bench', '--quick', '--engines', 'native,emulate,trap-emulate,dbt,paravirt,vtx,vtx-ept', '--workloads', 'syscall,smc,ptemod', '--out', out);
     expect(r.code, r.err).toBe(0);
     const browser = await chromium.launch({
       executablePath: CHROMIUM,
@@ -55,6 +55,7 @@ describe('report.html in headless Chromium', () => {
         })),
       );
       expect(charts.map((c) => c.id)).toEqual([
+        'chart-memory-events', // in the memory-virtualization section (ptemod is a paging workload)
         'chart-overhead',
         'chart-exit-rate',
         'chart-cycles-breakdown',
@@ -68,7 +69,8 @@ describe('report.html in headless Chromium', () => {
         expect(c.width, `${c.id} has a size`).toBeGreaterThan(100);
       }
       // The fidelity matrix and the tables are there too.
-      expect(await page.$$eval('table.fidelity td.diverged', (tds) => tds.length)).toBe(2); // trap-emulate on both
+      expect(await page.$$eval('table.fidelity td.diverged', (tds) => tds.length)).toBe(3); // trap-emulate on all three
+      expect(await page.$$eval('#memory table.memory', (t) => t.length)).toBe(1); // one table per paging workload
       expect(errors).toEqual([]);
       expect(requests).toEqual([]);
       mkdirSync(resolve('test/.output'), { recursive: true });

@@ -161,8 +161,9 @@ pvr\@:
 .endif
 .endm
 
-; Load a page directory and turn paging on.
-.macro enable_paging reg
+; Switch to another page directory (an address-space switch). Paravirtual: the hypervisor validates the
+; directory and its tables, then switches.
+.macro set_ptbr reg
 .ifdef PARAVIRT
         push r0
         push r1
@@ -173,6 +174,15 @@ pvr\@:
         pop  r2
         pop  r1
         pop  r0
+.else
+        mtcr ptbr, \reg
+.endif
+.endm
+
+; Load a page directory and turn paging on.
+.macro enable_paging reg
+.ifdef PARAVIRT
+        set_ptbr \reg             ; pinning a directory turns paging on
 .else
         mtcr ptbr, \reg
         movi r13, 1

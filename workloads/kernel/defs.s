@@ -24,6 +24,9 @@
         .equ PTE_P,            1
         .equ PTE_W,            2
         .equ PTE_U,            4
+        .equ PTE_COW,          0x400       ; software bit (ignored by the MMU): a copy-on-write page of a fork
+        .equ PF_PROTECTION,    1           ; page-fault error code: present, access not permitted
+        .equ PF_WRITE,         2           ; the access was a write
         .equ PAGE_SIZE,        4096
 
 ; --- Physical memory layout (8 MiB; the kernel is identity-mapped) ---------------------------------
@@ -32,7 +35,7 @@
         .equ KSTACK_BOOT,  0x80000     ; boot stack top (grows down into 0x7f000)
         .equ KSTACKS,      0x80000     ; task kernel stacks: task i uses [KSTACKS + i*KSTACK_SIZE, + KSTACK_SIZE)
         .equ KSTACK_SIZE,  0x2000
-        .equ PGDIR,        0x90000     ; the kernel page directory
+        .equ PGDIR,        0x90000     ; the master page directory (kernel mappings only; used at boot and at exit)
         .equ PT_LOW,       0x91000     ; page table for 0..4 MiB
         .equ PT_HIGH,      0x92000     ; page table for 4..8 MiB
         .equ DISK_BUF,     0xa0000     ; bounce buffer for disk transfers (64 KiB)
@@ -46,6 +49,8 @@
 ; --- User virtual memory ---------------------------------------------------------------------
         .equ DZ_BASE,      0x40000000  ; demand-zero region: first touch maps a zeroed page
         .equ DZ_END,       0x80000000
+        .equ DZ_FIRST_PDE, DZ_BASE >> 22 ; the directory entries of the private (per-address-space) region
+        .equ DZ_END_PDE,   DZ_END >>> 22 ; (exclusive)
         .equ USTACK_TOP,   0x7ff00000  ; task i's stack top is USTACK_TOP - i * USTACK_SPAN
         .equ USTACK_SPAN,  0x00100000
 
@@ -74,4 +79,6 @@
         .equ SYS_CRIT,       14   ; crit(ticks): critical sections (pushf; cli; ...; popf) until `ticks` timer ticks
         .equ SYS_BENCH_SMC,  15   ; bench_smc(n): the kernel patches one of its own instructions n times, running it each time
         .equ SYS_FAULTS,     16   ; faults() -> number of faults skipped for this task (faultmode 1)
-        .equ NSYSCALLS,      17
+        .equ SYS_FORK,       17   ; fork() -> child id in the parent, 0 in the child, -1 if it failed
+        .equ SYS_WAIT,       18   ; wait(id) -> the exit code of child `id` once it has exited (-1: not a child)
+        .equ NSYSCALLS,      19

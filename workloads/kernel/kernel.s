@@ -87,10 +87,14 @@ boot:
         call create_user_tasks
         li   r1, TIMER_PERIOD
         set_timer r1
-        ; Enter task 0: its kernel stack was prepared to "return" to user mode.
+        ; Enter task 0: its kernel stack was prepared to "return" to user mode, in its address space.
         movi r1, 0
         li   r2, current
         stw  r1, [r2]
+        li   r1, tcbs + TCB_PGDIR
+        ldw  r1, [r1]
+        call switch_as
+        movi r1, 0
         call kstack_top
         set_kernel_stack r0
         li   r1, tcbs + TCB_SP
@@ -288,7 +292,7 @@ vector_name:
 syscall_table:
         .word sys_exit, sys_write, sys_getticks, sys_yield, sys_getpid, sys_sleep, sys_null
         .word sys_faultmode, sys_release, sys_disk_read, sys_disk_write, sys_bench_in, sys_bench_prio
-        .word sys_bench_pte, sys_crit, sys_bench_smc, sys_faults
+        .word sys_bench_pte, sys_crit, sys_bench_smc, sys_faults, sys_fork, sys_wait
 
 sys_null:
         movi r0, 0
@@ -487,6 +491,7 @@ sys_disk_write:                    ; r1 = sector, r2 = count, r3 = buffer -> 0 o
         ret
 
         .include "sched.s"
+        .include "proc.s"
         .include "mm.s"
         .include "klib.s"
         arch_code                  ; support code of the paravirtual build (nothing on bare metal)
@@ -499,12 +504,14 @@ kernel_data:
 ticks:          .word 0
 need_resched:   .word 0
 current:        .word 0
+current_pd:     .word PGDIR        ; the address space in use
 crit_counter:   .word 0
 disk_done:      .word 0
 disk_result:    .word 0
 tcbs:           .space MAX_TASKS * TCB_SIZE
 frame_top:      .word 0
 frame_stack:    .space POOL_FRAMES * 4
+frame_share:    .space POOL_FRAMES         ; per pool frame: address spaces beyond the first that share it (fork)
         arch_data
 
 msg_task:         .asciz "task "

@@ -1,4 +1,4 @@
-; mm.s — physical frames, the kernel's page tables, demand-zero paging.
+; mm.s — physical frames, the kernel's page tables, demand-zero paging (in the current address space; see proc.s).
 ;
 ; The kernel identity-maps all 8 MiB of physical memory (supervisor only, except the user image at
 ; USER_BASE..USER_END, which user code may read and write). User heaps and stacks live in the demand-zero
@@ -65,6 +65,17 @@ zero_page:
 
 ; -> r0 = a zeroed frame, or 0 when memory is exhausted. Clobbers r0..r5.
 alloc_frame:
+        call alloc_frame_raw
+        cmpi r0, 0
+        beq  1f
+        push r0
+        mov  r1, r0
+        call zero_page
+        pop  r0
+1:      ret
+
+; -> r0 = a frame with whatever it held before, or 0 when memory is exhausted. Clobbers r0..r5.
+alloc_frame_raw:
         irq_save
         li   r2, frame_top
         ldw  r3, [r2]
@@ -77,10 +88,6 @@ alloc_frame:
         add  r4, r4, r5
         ldw  r0, [r4]
         irq_restore
-        push r0
-        mov  r1, r0
-        call zero_page
-        pop  r0
         ret
 1:      irq_restore
         movi r0, 0
@@ -100,11 +107,13 @@ free_frame:
         irq_restore
         ret
 
-; r1 = virtual address -> r0 = address of its page-table entry, or 0 when no page table covers it.
+; r1 = virtual address -> r0 = address of its page-table entry in the current address space, or 0 when no
+; page table covers it.
 pte_address:
         shri r0, r1, 22
         shli r0, r0, 2
-        li   r13, PGDIR
+        li   r13, current_pd
+        ldw  r13, [r13]
         add  r0, r0, r13
         ldw  r0, [r0]
         andi r13, r0, PTE_P
@@ -121,25 +130,27 @@ pte_address:
         ret
 
 ; A page fault: r1 = address, r2 = error code -> r0 = 0 handled (retry the access), 1 not ours, 2 no memory.
-; Only "not present" faults in the demand-zero region are handled: map a fresh zeroed page there.
+; Only faults in the demand-zero region are handled: "not present" maps a fresh zeroed page there, a write to
+; a present page may be copy-on-write (cow_fault, proc.s).
 handle_page_fault:
-        andi r3, r2, 1
-        cmpi r3, 0
-        bne  9f                    ; a protection violation
         li   r3, DZ_BASE
         cmp  r1, r3
         bltu 9f
         li   r3, DZ_END
         cmp  r1, r3
         bgeu 9f
+        andi r3, r2, PF_PROTECTION
+        cmpi r3, 0
+        bne  cow_fault
         push r8
         push r9
         mov  r8, r1
         ; the page table: allocate one if the directory entry is empty
         shri r3, r8, 22
         shli r3, r3, 2
-        li   r9, PGDIR
-        add  r9, r9, r3            ; r9 = directory entry address
+        li   r9, current_pd
+        ldw  r9, [r9]
+        add  r9, r9, r3            ; r9 = directory entry address (in the current address space)
         ldw  r4, [r9]
         andi r5, r4, PTE_P
         cmpi r5, 0

@@ -12,6 +12,8 @@
         .equ TCB_EXIT,     12      ; exit code (zombie)
         .equ TCB_FAULTMODE, 16     ; 0 = faults kill, 1 = faults are skipped
         .equ TCB_FAULTS,   20      ; faults skipped
+        .equ TCB_PGDIR,    24      ; its address space (page directory, physical)
+        .equ TCB_PARENT,   28      ; the task that forked it (-1: created at boot)
         .equ TCB_SIZE,     32
 
 ; r0 = address of the running task's TCB. Clobbers only r0 and r13.
@@ -47,28 +49,41 @@ create_user_tasks:
 2:      pop  r8
         ret
 
-; r1 = entry point, r2 = argument (passed to the task in r1) -> r0 = task id, or -1 if none is free.
+; -> r0 = the id of a free task slot, or -1. Clobbers r0, r3, r4.
+free_tcb_id:
+        li   r3, tcbs
+        movi r0, 0
+1:      cmpi r0, MAX_TASKS
+        bge  2f
+        ldw  r4, [r3 + TCB_STATE]
+        cmpi r4, T_FREE
+        beq  3f
+        addi r3, r3, TCB_SIZE
+        addi r0, r0, 1
+        jmp  1b
+2:      movi r0, -1
+3:      ret
+
+; r1 = entry point, r2 = argument (passed to the task in r1) -> r0 = task id, or -1 if no slot or memory is
+; left. The task gets an address space of its own.
 create_task:
         push r8
         push r9
         push r10
+        push r11
         mov  r9, r1
         mov  r10, r2
-        ; find a free TCB
-        li   r3, tcbs
-        movi r8, 0
-1:      cmpi r8, MAX_TASKS
-        bge  9f
-        ldw  r4, [r3 + TCB_STATE]
-        cmpi r4, T_FREE
-        beq  2f
-        addi r3, r3, TCB_SIZE
-        addi r8, r8, 1
-        jmp  1b
-        ; build the initial kernel stack, from the top down
-2:      mov  r1, r8
+        call free_tcb_id
+        cmpi r0, 0
+        blt  9f
+        mov  r8, r0
+        call as_create
+        cmpi r0, 0
+        beq  9f
+        mov  r11, r0
+        ; the initial kernel stack, from the top down: the exception frame SP, MODE, FLAGS, PC
+        mov  r1, r8
         call kstack_top            ; r0 = top
-        ; the exception frame: SP, MODE, FLAGS, PC
         li   r4, USTACK_TOP
         muli r5, r8, USTACK_SPAN >> 12
         shli r5, r5, 12
@@ -89,28 +104,17 @@ create_task:
         cmpi r6, 0
         bne  3b
         stw  r10, [r0 - 72]        ; r1 slot
-        ; return address of schedule, then its saved r8..r13
-        li   r4, ret_to_user
-        stw  r4, [r0 - 80]
-        addi r5, r0, -104
-        movi r4, 0
-        movi r6, 6
-4:      stw  r4, [r5]
-        addi r5, r5, 4
-        addi r6, r6, -1
-        cmpi r6, 0
-        bne  4b
-        addi r4, r0, -104
-        stw  r4, [r3 + TCB_SP]
-        movi r4, 0
-        stw  r4, [r3 + TCB_FAULTMODE]
-        stw  r4, [r3 + TCB_FAULTS]
-        movi r4, T_READY
-        stw  r4, [r3 + TCB_STATE]
+        call resume_frame          ; r0 = the task's saved kernel sp
+        mov  r1, r8
+        mov  r2, r0
+        mov  r3, r11
+        movi r4, -1                ; no parent
+        call tcb_ready
         mov  r0, r8
         jmp  10f
 9:      movi r0, -1
-10:     pop  r10
+10:     pop  r11
+        pop  r10
         pop  r9
         pop  r8
         ret
@@ -186,18 +190,22 @@ sched_retry:
         jmp  sched_retry
 found:  cmp  r1, r9
         beq  switch_resume         ; the same task: nothing to switch
-        ; save this task's kernel sp and switch to the other one's
+        ; save this task's kernel sp and switch to the other one's address space and kernel stack
         shli r2, r9, 5
         li   r3, tcbs
         add  r3, r3, r2
         stw  sp, [r3 + TCB_SP]
         stw  r1, [r8]              ; current = next
+        mov  r10, r1
+        shli r2, r10, 5
+        li   r3, tcbs
+        add  r11, r3, r2           ; r11 = the next task's TCB
+        ldw  r1, [r11 + TCB_PGDIR]
+        call switch_as
+        mov  r1, r10
         call kstack_top
         set_kernel_stack r0
-        shli r2, r1, 5
-        li   r3, tcbs
-        add  r3, r3, r2
-        ldw  sp, [r3 + TCB_SP]
+        ldw  sp, [r11 + TCB_SP]
 switch_resume:
         pop  r13
         pop  r12
@@ -221,11 +229,21 @@ all_exited:
         power_off r5
 2:      jmp  2b
 
-; r1 = exit code. The running task becomes a zombie and never runs again. Interrupts disabled.
+; r1 = exit code. The running task's address space is torn down and the task becomes a zombie (until its
+; parent waits for it); it never runs again. Interrupts disabled.
 task_exit:
+        mov  r8, r1
         call current_tcb
-        stw  r1, [r0 + TCB_EXIT]
+        mov  r9, r0
+        stw  r8, [r9 + TCB_EXIT]
+        call as_zap                ; unmap its pages while it is still in use (as_zap keeps r8, r9)
+        li   r1, PGDIR             ; leave the address space before freeing it
+        call switch_as
+        ldw  r1, [r9 + TCB_PGDIR]
+        call as_free_tables
+        movi r1, 0
+        stw  r1, [r9 + TCB_PGDIR]
         movi r1, T_ZOMBIE
-        stw  r1, [r0 + TCB_STATE]
+        stw  r1, [r9 + TCB_STATE]
         call schedule
 1:      jmp  1b                    ; not reached
