@@ -127,8 +127,8 @@ export function effectiveMap(m: Machine): number[] {
   return PAGES.map((spec) => {
     const va = spec.vpn << PAGE_SHIFT;
     if (!paging) return va | PTE_W | PTE_U | PTE_P;
-    const x = spec.vpn & 63;
-    if (m.mmu.vpn[x] === spec.vpn) return m.mmu.phys[x] | m.mmu.perm[x] | PTE_P;
+    const cached = m.mmu.cached(spec.vpn);
+    if (cached >= 0) return cached | PTE_P;
     return walk(m, m.cpu.cr[3], va);
   });
 }

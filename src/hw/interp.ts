@@ -32,7 +32,7 @@ import {
 } from '../isa/arch.js';
 import { INSTRUCTIONS, isPrivileged, type Cond, type Emit, type InsnDef, type RegField, type SystemOp } from '../isa/table.js';
 import { conditionFlags } from './cpu.js';
-import { ACCESS_FETCH, ACCESS_READ, ACCESS_WRITE, TLB_MASK } from './mmu.js';
+import { ACCESS_FETCH, ACCESS_READ, ACCESS_WRITE, FAST_MASK } from './mmu.js';
 import { SYS_BREAK, SYS_FAULT, SYS_RETIRED, systemOp } from './system.js';
 import type { Machine } from './machine.js';
 
@@ -157,7 +157,7 @@ class InterpEmit implements Emit {
       ? `if ((a & 3) !== 0) { F.set(${VEC_ALIGNMENT}, 0, a); break exc; } `
       : '';
     return (
-      `a = ${ea}; ${align}x = (a >>> ${PAGE_SHIFT}) & ${TLB_MASK}; ` +
+      `a = ${ea}; ${align}x = (a >>> ${PAGE_SHIFT}) & ${FAST_MASK}; ` +
       `if (${fast}[x] === (a >>> ${PAGE_SHIFT})) p = tPhys[x] | (a & ${PAGE_MASK}); ` +
       `else { p = mmu.translate(a, ${access}, mode); if (p < 0) break exc; } `
     );
@@ -232,7 +232,7 @@ export function interpreterSource(variant: IsaVariant, table: readonly InsnDef[]
         if (ic >= limit) break outer;
         if ((pc & ${FETCH_MASK}) !== fpage) {
           if ((pc & 3) !== 0) { F.set(${VEC_ALIGNMENT}, 0, pc); break exc; }
-          x = (pc >>> ${PAGE_SHIFT}) & ${TLB_MASK};
+          x = (pc >>> ${PAGE_SHIFT}) & ${FAST_MASK};
           if (fr[x] === (pc >>> ${PAGE_SHIFT})) p = tPhys[x];
           else { p = mmu.translate(pc, ${ACCESS_FETCH}, mode); if (p < 0) break exc; p = p & ${~PAGE_MASK}; }
           fpage = pc & ${~PAGE_MASK};

@@ -1,14 +1,18 @@
 /**
  * The MMU: a modeled TLB plus the two-level page walk.
  *
- * The modeled TLB is direct-mapped with TLB_ENTRIES entries indexed by virtual page number. Each entry holds
- * the page's frame and its effective permission (PDE & PTE). A miss walks the tables (2 memory references)
- * and refills the entry; only misses and walks are priced, so they are what we count.
+ * The modeled TLB has TLB_ENTRIES entries, TLB_WAYS-way set associative (the set is the virtual page number mod
+ * TLB_SETS), with round-robin replacement in each set — small and associative like a real data TLB, so pages
+ * that happen to share an index do not evict each other. Each entry holds the page's frame and its effective
+ * permission (PDE & PTE). A miss walks the tables (2 memory references) and refills an entry; only misses and
+ * walks are priced, so they are what we count.
  *
- * For speed the generated code does not consult the modeled entry directly: it reads four "fast tag" arrays
- * (supervisor read/write, user read/write) that hold the VPN where that access is allowed without further
- * checks, and -1 elsewhere. A fast tag is only ever set from a valid modeled entry, and every flush clears
- * it, so fast hits are exactly modeled hits. Writes to a frame that holds translated code are kept off the
+ * For speed the generated code does not search the modeled TLB: it reads a direct-mapped cache of it, FAST_SLOTS
+ * slots indexed by virtual page number (`vpn`, `perm`, `phys`), through four "fast tag" arrays (supervisor
+ * read/write, user read/write) that hold the VPN where that access is allowed without further checks, and -1
+ * elsewhere. A slot is only ever filled from a modeled entry and is cleared when that entry is evicted,
+ * invalidated or flushed, so a fast hit is always a modeled hit; a slot miss that finds the page in the modeled
+ * TLB is a hit too, and only a miss there walks. Writes to a frame that holds translated code are kept off the
  * fast path so the translator can invalidate (like QEMU's TLB_NOTDIRTY); that never counts as a miss.
  *
  * Without paging (CTRL.PG = 0) translation is the identity, entries are filled the same way, and user mode
@@ -32,8 +36,13 @@ import {
 import type { CpuState } from './cpu.js';
 import type { PhysicalMemory } from './memory.js';
 
+/** The modeled TLB: 64 entries, 4-way set associative (16 sets). */
 export const TLB_ENTRIES = 64;
-export const TLB_MASK = TLB_ENTRIES - 1;
+export const TLB_WAYS = 4;
+export const TLB_SETS = TLB_ENTRIES / TLB_WAYS;
+/** The direct-mapped cache of the TLB that generated code reads: slot = virtual page number & FAST_MASK. */
+export const FAST_SLOTS = 64;
+export const FAST_MASK = FAST_SLOTS - 1;
 
 export const ACCESS_READ = 0;
 export const ACCESS_WRITE = 1;
@@ -72,18 +81,24 @@ export class FaultInfo {
 }
 
 export class Mmu {
-  /** Modeled TLB: VPN per entry (-1 = invalid), effective permission bits, frame base address. */
-  readonly vpn = new Int32Array(TLB_ENTRIES).fill(-1);
-  readonly perm = new Int32Array(TLB_ENTRIES);
-  readonly phys = new Int32Array(TLB_ENTRIES);
+  /** The modeled TLB, entry = set * TLB_WAYS + way: VPN (-1 = invalid), effective permission bits, frame. */
+  private readonly tlbVpn = new Int32Array(TLB_ENTRIES).fill(-1);
+  private readonly tlbPerm = new Int32Array(TLB_ENTRIES);
+  private readonly tlbFrame = new Int32Array(TLB_ENTRIES);
+  /** The way each set replaces next (round robin). */
+  private readonly victim = new Uint8Array(TLB_SETS);
+  /** The fast slots (a direct-mapped cache of the modeled TLB): VPN (-1 = empty), permission, frame. */
+  readonly vpn = new Int32Array(FAST_SLOTS).fill(-1);
+  readonly perm = new Int32Array(FAST_SLOTS);
+  readonly phys = new Int32Array(FAST_SLOTS);
   /** Fast tags indexed by mode (0 supervisor, 1 user). */
   readonly fastRead: readonly [Int32Array, Int32Array] = [
-    new Int32Array(TLB_ENTRIES).fill(-1),
-    new Int32Array(TLB_ENTRIES).fill(-1),
+    new Int32Array(FAST_SLOTS).fill(-1),
+    new Int32Array(FAST_SLOTS).fill(-1),
   ];
   readonly fastWrite: readonly [Int32Array, Int32Array] = [
-    new Int32Array(TLB_ENTRIES).fill(-1),
-    new Int32Array(TLB_ENTRIES).fill(-1),
+    new Int32Array(FAST_SLOTS).fill(-1),
+    new Int32Array(FAST_SLOTS).fill(-1),
   ];
 
   /** Frames holding translated code (set by a translator); writes to them call onCodeWrite. */
@@ -115,6 +130,7 @@ export class Mmu {
   ) {}
 
   flush(): void {
+    this.tlbVpn.fill(-1);
     this.vpn.fill(-1);
     this.clearFast();
     this.flushes++;
@@ -123,12 +139,31 @@ export class Mmu {
   /** invlpg: drop the entry for one virtual address (if it is cached). */
   invalidate(va: number): void {
     const vpn = va >>> PAGE_SHIFT;
-    const x = vpn & TLB_MASK;
     this.invalidations++;
-    if (this.vpn[x] === vpn) {
-      this.vpn[x] = -1;
-      this.fastRead[0][x] = this.fastRead[1][x] = this.fastWrite[0][x] = this.fastWrite[1][x] = -1;
-    }
+    const e = this.entryOf(vpn);
+    if (e >= 0) this.tlbVpn[e] = -1;
+    this.dropSlot(vpn);
+  }
+
+  /** The modeled TLB entry holding vpn, or -1. */
+  private entryOf(vpn: number): number {
+    const first = (vpn & (TLB_SETS - 1)) * TLB_WAYS;
+    for (let e = first; e < first + TLB_WAYS; e++) if (this.tlbVpn[e] === vpn) return e;
+    return -1;
+  }
+
+  /** Empty the fast slot of vpn if it holds vpn. */
+  private dropSlot(vpn: number): void {
+    const x = vpn & FAST_MASK;
+    if (this.vpn[x] !== vpn) return;
+    this.vpn[x] = -1;
+    this.fastRead[0][x] = this.fastRead[1][x] = this.fastWrite[0][x] = this.fastWrite[1][x] = -1;
+  }
+
+  /** The cached translation of a virtual page, as (frame | permission bits), or -1 if the TLB does not hold it. */
+  cached(vpn: number): number {
+    const e = this.entryOf(vpn);
+    return e < 0 ? -1 : this.tlbFrame[e] | this.tlbPerm[e];
   }
 
   /** Clear the fast tags only (e.g. after marking a frame as holding code); the modeled TLB is untouched. */
@@ -150,7 +185,7 @@ export class Mmu {
    */
   translate(va: number, access: Access, mode: number, probe = false): number {
     const vpn = va >>> PAGE_SHIFT;
-    const x = vpn & TLB_MASK;
+    const x = vpn & FAST_MASK;
     if (this.vpn[x] !== vpn && !this.fill(va, access, mode)) return -1;
     const perm = this.perm[x];
     const user = mode === MODE_USER;
@@ -169,10 +204,17 @@ export class Mmu {
     return pa;
   }
 
-  /** Walk the tables (or map identically without paging) and fill the TLB entry for va. */
+  /**
+   * Fill the fast slot of va: from the modeled TLB when it holds the page (a hit), else by walking the tables
+   * (or mapping identically without paging) into a new TLB entry.
+   */
   private fill(va: number, access: Access, mode: number): boolean {
     const vpn = va >>> PAGE_SHIFT;
-    const x = vpn & TLB_MASK;
+    const hit = this.entryOf(vpn);
+    if (hit >= 0) {
+      this.setSlot(vpn, this.tlbPerm[hit], this.tlbFrame[hit]);
+      return true;
+    }
     let frame: number;
     let perm: number;
     if (!this.pagingEnabled()) {
@@ -200,12 +242,25 @@ export class Mmu {
       if (frame < 0) return false;
     }
     if (!this.inRam(frame, va, 'page frame')) return false;
-    // Replacing an entry must drop the fast tags that belonged to the old one.
+    // A new entry in the page's set, replacing the next way round; the fast slot of the page it evicts goes too.
+    const set = vpn & (TLB_SETS - 1);
+    const e = set * TLB_WAYS + this.victim[set];
+    this.victim[set] = (this.victim[set] + 1) % TLB_WAYS;
+    if (this.tlbVpn[e] >= 0) this.dropSlot(this.tlbVpn[e]);
+    this.tlbVpn[e] = vpn;
+    this.tlbPerm[e] = perm;
+    this.tlbFrame[e] = frame;
+    this.setSlot(vpn, perm, frame);
+    return true;
+  }
+
+  private setSlot(vpn: number, perm: number, frame: number): void {
+    const x = vpn & FAST_MASK;
+    // Replacing a slot must drop the fast tags that belonged to the old page.
     this.fastRead[0][x] = this.fastRead[1][x] = this.fastWrite[0][x] = this.fastWrite[1][x] = -1;
     this.vpn[x] = vpn;
     this.perm[x] = perm;
     this.phys[x] = frame;
-    return true;
   }
 
   /** The physical address of a guest page-table entry (through the nested table when it is on), or -1. */

@@ -26,7 +26,7 @@ import { insnByOpcode, type Cond, type Emit, type InsnDef, type RegField, type S
 import { conditionFlags } from '../hw/cpu.js';
 import { condExpr } from '../hw/interp.js';
 import type { Machine } from '../hw/machine.js';
-import { ACCESS_READ, ACCESS_WRITE, TLB_MASK } from '../hw/mmu.js';
+import { ACCESS_READ, ACCESS_WRITE, FAST_MASK } from '../hw/mmu.js';
 
 export const EXIT_TAKEN = 0;
 export const EXIT_FALLTHROUGH = 1;
@@ -171,7 +171,7 @@ class BlockEmit implements Emit {
   private translate(ea: string, fast: 'fr' | 'fw', access: number, aligned: boolean, store: boolean): string {
     const align = aligned ? `if ((a & 3) !== 0) { F.set(${VEC_ALIGNMENT}, 0, a); ${this.faultExit()} } ` : '';
     return (
-      `a = ${ea}; ${align}x = (a >>> ${PAGE_SHIFT}) & ${TLB_MASK}; ` +
+      `a = ${ea}; ${align}x = (a >>> ${PAGE_SHIFT}) & ${FAST_MASK}; ` +
       `if (${fast}[x] === (a >>> ${PAGE_SHIFT})) p = tPhys[x] | (a & ${PAGE_MASK}); ` +
       `else { p = mmu.translate(a, ${access}, 1); if (p < 0) ${this.faultExit()}${store ? ' q = 1;' : ''} } `
     );

@@ -22,7 +22,7 @@
  * guest runs in its own modes and the shadow copies the guest's U bit instead (`userBit: 'guest'`).
  */
 import { CR_CTRL, CR_PTBR, CTRL_PG, MODE_USER, PAGE_MASK, PAGE_SHIFT, PF_FETCH, PF_WRITE, PTE_P, PTE_U, PTE_W } from '../isa/arch.js';
-import { ACCESS_FETCH, ACCESS_READ, ACCESS_WRITE, TLB_MASK, VEC_MACHINE_CHECK, type Access } from '../hw/mmu.js';
+import { ACCESS_FETCH, ACCESS_READ, ACCESS_WRITE, FAST_MASK, VEC_MACHINE_CHECK, type Access } from '../hw/mmu.js';
 import type { Counters } from '../metrics/counters.js';
 import type { FrameAllocator, GuestPlatform } from './platform.js';
 
@@ -262,7 +262,7 @@ export class ShadowPaging {
       this.lastTracedPa = pa;
       return 'traced';
     }
-    const perm = vm.mmu.perm[(va >>> PAGE_SHIFT) & TLB_MASK];
+    const perm = vm.mmu.perm[(va >>> PAGE_SHIFT) & FAST_MASK];
     this.build(this.context(this.guestDir(), mode), va, frame, perm);
     this.c.shadowEntriesBuilt++;
     return 'hidden';
