@@ -58,7 +58,8 @@ export function parseCommandArgs(command: string, argv: string[], specs: FlagSpe
     if (unknown) {
       throw new UsageError(`${command}: unknown option '${unknown[1]}'. Valid options: ${flagList(specs)}`);
     }
-    throw new UsageError(`${command}: ${msg.replace(/\. To specify a positional.*$/s, '')}. Valid options: ${flagList(specs)}`);
+    const what = msg.replace(/\. To specify a positional.*$/s, '').replace(/\.$/, '');
+    throw new UsageError(`${command}: ${what}. Valid options: ${flagList(specs)}`);
   }
 }
 

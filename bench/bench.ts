@@ -1,7 +1,9 @@
 /**
  * `virtstrat bench` (= `npm run bench`): run the engine x workload matrix and write the report.
  */
-import { resolve } from 'node:path';
+import { existsSync, statSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
+import { join, resolve } from 'node:path';
 import { ISA_VARIANTS, type IsaVariant } from '../src/isa/arch.js';
 import { classify } from '../src/classify/index.js';
 import type { CostPreset } from '../src/metrics/presets.js';
@@ -11,8 +13,8 @@ import { renderReport, writeFilesAtomically } from '../src/report/write.js';
 import type { Engine } from '../strategies/engine.js';
 import { ENGINE_IDS, ENGINES } from '../strategies/registry.js';
 import { WORKLOAD_NAMES, WORKLOADS, type WorkloadSpec } from '../workloads/manifest.js';
-import { choice, positiveInt, UsageError, type FlagSpecs, type Parsed } from './args.js';
-import { DEFAULT_TIMING, QUICK_TIMING, runMatrix, type MatrixPlan, type MatrixProgress } from './matrix.js';
+import { choice, positiveInt, RunError, UsageError, type FlagSpecs, type Parsed } from './args.js';
+import { DEFAULT_TIMING, planCells, QUICK_TIMING, readCostHints, runMatrix, type MatrixPlan, type MatrixProgress, type Shard } from './matrix.js';
 
 export const DEFAULT_OUT = 'reports/latest';
 
@@ -32,7 +34,23 @@ export const BENCH_FLAGS = (presetFlag: FlagSpecs[string]): FlagSpecs => ({
   quick: { type: 'boolean', help: 'small scales and short timing: for CI and first contact (under a minute)' },
   'no-timing': { type: 'boolean', help: 'skip the host wall-clock measurements (counts only)' },
   out: { type: 'string', value: 'DIR', help: `output folder (default ${DEFAULT_OUT})` },
+  jobs: { type: 'string', value: 'N', help: 'worker threads for the counts; timing stays serial (default: the CPUs available, at most 8)' },
+  shard: { type: 'string', value: 'I/N', help: 'run only slice I of N of the matrix (join the slices with virtstrat merge)' },
 });
+
+/** --jobs default: every CPU the process may use, capped because each worker holds its own images and caches. */
+export const DEFAULT_JOBS = Math.max(1, Math.min(8, availableParallelism()));
+
+/** --shard I/N, checked against the number of cells (every shard must get at least one). */
+export function parseShard(value: string | undefined, cells: number): Shard | null {
+  if (value === undefined) return null;
+  const m = /^(\d+)\/(\d+)$/.exec(value.trim());
+  const index = m ? Number(m[1]) : NaN;
+  const count = m ? Number(m[2]) : NaN;
+  if (!m || count < 1 || index < 1 || index > count) throw new UsageError(`--shard: '${value}' is not I/N with 1 <= I <= N (e.g. --shard 2/4)`);
+  if (count > cells) throw new UsageError(`--shard: ${count} shards for ${cells} cells; use at most ${cells}`);
+  return { index, count };
+}
 
 /** A comma list of names, each checked against the valid ones. */
 export function nameList<T extends { readonly id?: string; readonly name?: string }>(
@@ -59,20 +77,35 @@ export interface BenchPlan {
   quick: boolean;
   timing: boolean;
   out: string;
+  /** Worker threads for the counts (absent: 1, in this thread). */
+  jobs?: number;
+  /** Run only this slice of the matrix (absent or null: all of it). */
+  shard?: Shard | null;
+}
+
+/** --out: a folder (created when the report is written); a file there is a usage error, caught before the run. */
+function outputFolder(value: string | undefined): string {
+  const out = resolve(value ?? DEFAULT_OUT);
+  if (existsSync(out) && !statSync(out).isDirectory()) throw new UsageError(`--out: ${out} is a file, not a folder`);
+  return out;
 }
 
 export function benchPlan(args: Parsed, preset: CostPreset): BenchPlan {
   const v = args.values;
   if (args.positionals.length > 0) throw new UsageError(`bench takes no arguments, got '${args.positionals.join(' ')}' (see virtstrat bench --help)`);
+  const engines = nameList('engines', v.engines as string | undefined, ENGINES, (e) => e.id);
+  const workloads = nameList('workloads', v.workloads as string | undefined, WORKLOADS, (w) => w.name);
   return {
-    engines: nameList('engines', v.engines as string | undefined, ENGINES, (e) => e.id),
-    workloads: nameList('workloads', v.workloads as string | undefined, WORKLOADS, (w) => w.name),
+    engines,
+    workloads,
     preset,
     isa: choice('isa', v.isa as string | undefined, ISA_VARIANTS, 'default'),
     scale: v.scale === undefined ? null : positiveInt('scale', v.scale as string, 1, 100_000_000),
     quick: v.quick === true,
     timing: v['no-timing'] !== true,
-    out: resolve((v.out as string | undefined) ?? DEFAULT_OUT),
+    out: outputFolder(v.out as string | undefined),
+    jobs: positiveInt('jobs', v.jobs as string | undefined, DEFAULT_JOBS, 256),
+    shard: parseShard(v.shard as string | undefined, planCells({ engines, workloads }).length),
   };
 }
 
@@ -84,6 +117,10 @@ function matrixPlan(p: BenchPlan): MatrixPlan {
     isa: p.isa,
     scaleOf: (w) => p.scale ?? (p.quick ? w.quickScale : w.defaultScale),
     timing: p.timing ? (p.quick ? QUICK_TIMING : DEFAULT_TIMING) : null,
+    jobs: p.jobs ?? 1,
+    shard: p.shard ?? null,
+    // The previous report in the output folder says which cells are slow: the workers start with those.
+    costHints: (p.jobs ?? 1) > 1 ? readCostHints(join(p.out, 'results.json')) : undefined,
   };
 }
 
@@ -136,15 +173,54 @@ export function buildReport(p: BenchPlan, cells: CellRecord[], finishedAt: strin
     cells,
     summary: summarize(cells),
     classification: classify(p.isa),
+    ...(p.shard ? { shard: p.shard } : {}),
   };
 }
 
 /** Run the benchmark. Returns the exit status: 0, or 1 if any cell failed (its engine threw). */
 export async function runBench(p: BenchPlan, io: BenchIo): Promise<number> {
+  const stopListening = exitOnInterrupt(io, p.out);
+  try {
+    return await benchAndReport(p, io);
+  } finally {
+    stopListening();
+  }
+}
+
+/** Exit status of a bench stopped by Ctrl-C (SIGINT), as shells report a process killed by it: 128 + 2. */
+export const EXIT_INTERRUPTED = 130;
+
+/**
+ * Ctrl-C (SIGINT) stops the bench at once with status 130 and a message. The report is only ever replaced by
+ * renames done in one synchronous step (src/report/write.ts), and a signal handler runs between JavaScript turns,
+ * never inside that step: the previous report stays whole and no temporary file is left. (The counts run in
+ * worker threads with --jobs > 1; with --jobs 1 they run in this thread, and an interrupt is seen when they end.)
+ * Returns the function that removes the handler.
+ */
+function exitOnInterrupt(io: BenchIo, out: string): () => void {
+  const handler = (): void => {
+    io.err(`\nvirtstrat bench: interrupted (SIGINT); nothing was written, the report in ${out} is unchanged\n`);
+    process.exit(EXIT_INTERRUPTED);
+  };
+  process.on('SIGINT', handler);
+  return () => process.off('SIGINT', handler);
+}
+
+/** Write the report, or fail the run (exit status 1) with one clear message. */
+function writeReport(dir: string, files: Record<string, string>): string[] {
+  try {
+    return writeFilesAtomically(dir, files);
+  } catch (err) {
+    throw new RunError(`cannot write the report to ${dir}: ${(err as Error).message}`);
+  }
+}
+
+async function benchAndReport(p: BenchPlan, io: BenchIo): Promise<number> {
   const started = Date.now();
   io.err(
     `virtstrat bench: ${p.engines.length} engines × ${p.workloads.length} workloads, preset ${p.preset.id}, ${p.isa} ISA` +
-      `${p.quick ? ', quick' : ''}${p.timing ? '' : ', no timing'}\n`,
+      `${p.quick ? ', quick' : ''}${p.timing ? '' : ', no timing'}${p.shard ? `, shard ${p.shard.index}/${p.shard.count}` : ''}` +
+      `${(p.jobs ?? 1) > 1 ? `, counts on ${p.jobs} worker threads` : ''}\n`,
   );
   const cells = await runMatrix(matrixPlan(p), (prog) => {
     if (io.isTTY) {
@@ -156,7 +232,10 @@ export async function runBench(p: BenchPlan, io: BenchIo): Promise<number> {
   });
   if (io.isTTY) io.err('\r\x1b[K');
   const report = buildReport(p, cells, new Date().toISOString());
-  const written = writeFilesAtomically(p.out, await renderReport(report));
+  const files = await renderReport(report);
+  // Let a Ctrl-C that came during the run or the rendering be handled now, before anything is written.
+  await new Promise((resolve) => setImmediate(resolve));
+  const written = writeReport(p.out, files);
   io.out(summaryTable(report));
   const seconds = ((Date.now() - started) / 1000).toFixed(1);
   io.out(`\nwrote ${written.map((f) => f.replace(`${process.cwd()}/`, '')).join(', ')} in ${seconds} s\n`);

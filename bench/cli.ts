@@ -11,6 +11,8 @@ import { interpreterSource } from '../src/hw/interp.js';
 import { DEFAULT_BUDGET } from '../src/run/reference.js';
 import { ADAMS_AGESEN_2006, cyclesPerOperation, PAPER_WORKLOADS } from '../src/run/per-op.js';
 import { BENCH_FLAGS, benchPlan, DEFAULT_OUT, runBench } from './bench.js';
+import { MERGE_FLAGS, runMerge } from './merge.js';
+import { PERF_FLAGS, perfPlan, runPerf } from './perf.js';
 import { classify, DEFAULT_SEED, DEFAULT_STATES, formatClassification, MIN_STATES } from '../src/classify/index.js';
 import { GuestError, runCell, type CellResult, type Guest } from '../src/run/engine-run.js';
 import { BUILTIN_PRESETS, DEFAULT_PRESET_ID, loadPreset, PRESET_IDS, PresetError, type CostPreset } from '../src/metrics/presets.js';
@@ -207,7 +209,8 @@ function summary(r: CellResult): string {
 function resolveGuest(arg: string, values: Parsed['values'], io: Io): Guest {
   const workload = workloadByName(arg);
   if (workload) {
-    const scale = positiveInt('scale', values.scale as string | undefined, workload.defaultScale);
+    // SCALE is an assembler symbol: a 32-bit integer.
+    const scale = positiveInt('scale', values.scale as string | undefined, workload.defaultScale, 0x7fffffff);
     return { kind: 'workload', workload, scale };
   }
   if (values.scale !== undefined) throw new UsageError('--scale applies to workloads, not to assembly files');
@@ -226,6 +229,7 @@ function runCommand(args: Parsed, io: Io): number {
   const options = parseEngineOptions(engine, v.option as string[] | undefined);
   const budget = v.budget === undefined ? undefined : positiveInt('budget', v.budget as string, DEFAULT_BUDGET);
   const memoryBytes = positiveInt('memory', v.memory as string | undefined, DEFAULT_MEMORY_BYTES, MAX_MEMORY_BYTES);
+  if (memoryBytes % 4096 !== 0) throw new UsageError(`--memory: '${String(v.memory)}' is not a whole number of 4096-byte pages`);
   const json = v.json === true;
   const guest = resolveGuest(arg, v, io);
   const traced: TraceEvent[] = [];
@@ -250,13 +254,25 @@ function runCommand(args: Parsed, io: Io): number {
 
 export const COMMANDS: Record<string, Command> = {
   bench: {
-    usage: 'virtstrat bench [--engines a,b] [--workloads x,y] [--preset NAME] [--isa default|classic] [--scale N] [--quick] [--no-timing] [--out DIR]',
+    usage: 'virtstrat bench [--engines a,b] [--workloads x,y] [--preset NAME] [--isa default|classic] [--scale N] [--quick] [--no-timing] [--jobs N] [--shard I/N] [--out DIR]',
     summary: `Run every engine on every workload and write report.html, results.csv, exit_reasons.csv and results.json to ${DEFAULT_OUT}/.`,
     flags: { ...BENCH_FLAGS(RUN_FLAGS.preset), ...HELP_FLAG },
     run(args, io) {
       const plan = benchPlan(args, parsePreset(args.values.preset as string | undefined));
       return runBench(plan, { out: io.out, err: io.err, isTTY: io.isTTY === true });
     },
+  },
+  perf: {
+    usage: 'virtstrat perf [--runs N] [--engines a,b] [--workloads sieve,crc32,matmul] [--quick] [--json]',
+    summary: 'Time the simulator itself: every engine in fresh processes (cold and warm) against the same algorithm in plain JavaScript.',
+    flags: { ...PERF_FLAGS, ...HELP_FLAG },
+    run: (args, io) => runPerf(perfPlan(args), io),
+  },
+  merge: {
+    usage: 'virtstrat merge DIR... [--out DIR]',
+    summary: 'Combine the reports of `bench --shard i/n` runs (their results.json) into one report, as an unsharded run writes it.',
+    flags: { ...MERGE_FLAGS, ...HELP_FLAG },
+    run: (args, io) => runMerge(args, io),
   },
   asm: {
     usage: 'virtstrat asm <file.s> [-o image.bin] [-D NAME=N]...',
@@ -266,7 +282,11 @@ export const COMMANDS: Record<string, Command> = {
       const r = assembleOrFail(oneFile('asm', args), parseDefines(args.values), io);
       const out = args.values.output as string | undefined;
       if (out) {
-        writeFileSync(out, r.image);
+        try {
+          writeFileSync(out, r.image);
+        } catch (err) {
+          throw new RunError(`cannot write ${out}: ${(err as Error).message}`);
+        }
         io.err(`wrote ${r.image.length} bytes to ${out}\n`);
       } else io.out(listing(r.image));
       return 0;
@@ -446,6 +466,10 @@ export async function main(argv: string[], io: Io = processIo): Promise<number> 
       io.err(`virtstrat: ${err.message}\n`);
       return 1;
     }
-    throw err;
+    // Anything else is a bug in virtstrat, not in the input: one line, and the stack trace only when asked for.
+    const e = err instanceof Error ? err : new Error(String(err));
+    io.err(`virtstrat: internal error: ${e.name}: ${e.message}\n`);
+    io.err(process.env.VIRTSTRAT_DEBUG ? `${e.stack ?? ''}\n` : '(a bug in virtstrat: set VIRTSTRAT_DEBUG=1 for the stack trace)\n');
+    return 1;
   }
 }

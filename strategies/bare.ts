@@ -3,15 +3,15 @@
  * (`emulate`): the difference between them is not the code that runs but what it stands for — the hardware
  * itself, or a software interpreter of the whole virtual CPU — and so how each instruction is counted and priced.
  */
-import { Machine } from '../src/hw/machine.js';
+import { Machine, type Execution } from '../src/hw/machine.js';
 import { Counters } from '../src/metrics/counters.js';
 import { diskSectorsFor } from '../src/run/reference.js';
 import { nativeControlCount, nativeFlagCount } from '../src/vmm/deprivileged.js';
 import type { EngineOutcome, RunSpec } from './engine.js';
 
-/** A bare machine with the guest loaded, run to the end. */
-export function runBareMachine(spec: RunSpec): Machine {
-  const m = new Machine({ isa: spec.isa, memoryBytes: spec.memoryBytes, diskSectors: diskSectorsFor(spec.disk) });
+/** A bare machine with the guest loaded, run to the end (`execution`: how the hardware model runs it). */
+export function runBareMachine(spec: RunSpec, execution: Execution): Machine {
+  const m = new Machine({ isa: spec.isa, memoryBytes: spec.memoryBytes, diskSectors: diskSectorsFor(spec.disk), execution });
   m.mem.load(spec.image, 0);
   if (spec.disk) m.dev.disk.data.set(spec.disk);
   m.run(spec.budget);

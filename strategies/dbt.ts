@@ -62,32 +62,54 @@ export class BinaryTranslationVmm extends TrapAndEmulateVmm {
     super(spec);
     const { phys, vm } = this;
     this.chaining = spec.options.chaining !== false;
-    // Frames holding translated code: stores to them leave the fast path so the translator hears of them.
-    const codeFrames = new Uint8Array(phys.mem.size >>> PAGE_SHIFT);
-    phys.mmu.codeFrames = codeFrames;
-    vm.mmu.codeFrames = codeFrames; // stores the VMM emulates, and device DMA, count too
+    // Frames holding translated code: stores to them leave the fast path so the translator hears of them — on
+    // the physical machine, and on the virtual one (stores the VMM emulates, and device DMA).
     const onWrite = (pa: number): void => {
       if (this.cache.invalidateFrame(pa >>> PAGE_SHIFT) > 0) this.D.smc = true;
     };
-    phys.mmu.onCodeWrite = onWrite;
-    vm.mmu.onCodeWrite = onWrite;
+    const physBit = phys.mmu.watchCode(onWrite);
+    const vmBit = vm.mmu.watchCode(onWrite);
     const capacity = typeof spec.options.cacheBlocks === 'number' ? spec.options.cacheBlocks : DEFAULT_CACHE_BLOCKS;
     this.cache = new BlockCache<BlockFn>(
       capacity,
       (frame) => {
-        codeFrames[frame] = 1;
-        phys.mmu.clearFast();
-        vm.mmu.clearFast();
+        phys.mmu.markCode(frame, physBit);
+        vm.mmu.markCode(frame, vmBit);
       },
       (frame) => {
-        codeFrames[frame] = 0;
+        phys.mmu.unmarkCode(frame, physBit);
+        vm.mmu.unmarkCode(frame, vmBit);
       },
     );
   }
 
   protected override runGuest(limit: number): void {
-    if (this.vm.cpu.mode === MODE_USER) this.runDirect(limit);
-    else this.runTranslated(limit);
+    const vm = this.vm;
+    if (vm.cpu.mode !== MODE_USER) this.runTranslated(limit);
+    else if (vm.cpu.iflag !== 0) this.runDirect(limit);
+    else this.interpretUser(limit);
+  }
+
+  /**
+   * Guest user code that runs with interrupts disabled. Direct execution would let its pushf push the physical
+   * IF (1), so — like VMware's VMM, which runs guest code directly only in user mode *with IF set* — interpret
+   * it on the virtual CPU until it leaves user mode (an exception), or its time is up.
+   */
+  private interpretUser(limit: number): void {
+    const { vm, c } = this;
+    for (let i = 0; i < limit && vm.status === 'running' && vm.cpu.mode === MODE_USER && vm.cpu.iflag === 0; i++) {
+      const word = this.guestWord(vm.cpu.pc);
+      if (word !== null) this.beforeEmulation(word);
+      const before = vm.retired;
+      vm.step();
+      const n = vm.retired - before;
+      c.interpretedInstructions += n;
+      if (n > 0 && word !== null) this.onEmulated(word);
+      if (n === 0) {
+        this.delivered();
+        break;
+      }
+    }
   }
 
   /** A translation may now mean something else: links made before must not be followed. */
@@ -255,10 +277,13 @@ export class BinaryTranslationVmm extends TrapAndEmulateVmm {
     for (let i = 0; i < count && vm.status === 'running' && vm.cpu.mode === MODE_SUPERVISOR && !vm.halted; i++) {
       const before = vm.retired;
       const word = this.guestWord(vm.cpu.pc);
+      // Like any instruction the VMM runs on the virtual CPU: a store to a traced page table must reach the shadows.
+      if (word !== null) this.beforeEmulation(word);
       vm.step();
       const n = vm.retired - before;
       c.interpretedInstructions += n;
       if (n > 0 && word !== null) this.onEmulated(word);
+      if (n === 0) this.delivered();
       if (n === 0 || vm.irqPending !== 0) break; // an exception was delivered, or an interrupt may be due
     }
     loadGuestState(phys.cpu, vm.cpu);

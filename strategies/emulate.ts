@@ -15,7 +15,8 @@ export const emulate: Engine = {
   guest: 'native',
   options: [],
   run(spec) {
-    const m = runBareMachine(spec);
+    // A software interpreter of the whole virtual CPU: always the interpreter, never compiled code.
+    const m = runBareMachine(spec, 'interpreter');
     const c = new Counters();
     c.interpretedInstructions = m.retired;
     c.emulatedPortAccesses = m.dev.portReads + m.dev.portWrites;

@@ -11,7 +11,7 @@
  * a hypercall, or after a VM exit.
  */
 import type { IsaVariant } from '../src/isa/arch.js';
-import type { MachineStatus, RegisterDump } from '../src/hw/machine.js';
+import type { Execution, MachineStatus, RegisterDump } from '../src/hw/machine.js';
 import type { Counters, EntryKind } from '../src/metrics/counters.js';
 import type { KernelBuild } from '../src/workload/build.js';
 
@@ -64,6 +64,12 @@ export interface RunSpec {
   readonly disk?: Uint8Array;
   readonly trace: TraceSink | null;
   readonly options: Readonly<Record<string, EngineOptionValue>>;
+  /**
+   * How the hardware model runs directly executed guest code (default 'compiled'): the interpreter or the
+   * compiled fast path. An implementation detail — counts are identical either way; tests compare the two.
+   * (Full emulation always interprets: that is what it stands for.)
+   */
+  readonly execution?: Execution;
 }
 
 export interface EngineOutcome {

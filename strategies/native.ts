@@ -13,7 +13,7 @@ export const native: Engine = {
   guest: 'native',
   options: [],
   run(spec) {
-    const m = runBareMachine(spec);
+    const m = runBareMachine(spec, spec.execution ?? 'compiled');
     const c = new Counters();
     c.directInstructions = m.retired;
     const d = deliveries(m);

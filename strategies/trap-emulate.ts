@@ -10,7 +10,7 @@
  * about the physical CPU). The fidelity oracle records each such instruction. On `--isa classic` they trap,
  * and the engine is exact.
  */
-import { CR_CTRL, CR_PTBR, VEC_PAGE_FAULT, VEC_PRIVILEGE, VEC_SYSCALL, vectorName } from '../src/isa/arch.js';
+import { CR_CTRL, CR_PTBR, FRAME_SIZE, SP, VEC_PAGE_FAULT, VEC_PRIVILEGE, VEC_SYSCALL, vectorName } from '../src/isa/arch.js';
 import { opcodeOf } from '../src/isa/table.js';
 import { ACCESS_WRITE, VEC_MACHINE_CHECK } from '../src/hw/mmu.js';
 import { DeprivilegedVmm } from '../src/vmm/deprivileged.js';
@@ -21,6 +21,8 @@ const OP_MTCR = opcodeOf('mtcr');
 const OP_INVLPG = opcodeOf('invlpg');
 const OP_STW = opcodeOf('stw');
 const OP_STB = opcodeOf('stb');
+/** Instructions that store one word at sp - 4. */
+const PUSHING = new Set(['push', 'pushf', 'call', 'callr'].map(opcodeOf));
 
 /** The trap-and-emulate VMM; also the base of engines that trap the same way for some code (dbt). */
 export class TrapAndEmulateVmm extends DeprivilegedVmm {
@@ -39,13 +41,15 @@ export class TrapAndEmulateVmm extends DeprivilegedVmm {
   /** Where the store about to be emulated writes, if it hits a traced page table (-1 otherwise). */
   protected tracedStore = -1;
 
-  /** Before emulating a store: does it write a traced page table? (Then the shadows must follow it.) */
+  /** Before emulating a store (or a push): does it write a traced page table? (Then the shadows must follow it.) */
   protected override beforeEmulation(word: number): void {
     this.tracedStore = -1;
     const op = word >>> 24;
-    if (op !== OP_STW && op !== OP_STB) return;
     const vm = this.vm;
-    const va = (vm.cpu.regs[(word >>> 16) & 15] + ((word << 16) >> 16)) | 0;
+    let va: number;
+    if (op === OP_STW || op === OP_STB) va = (vm.cpu.regs[(word >>> 16) & 15] + ((word << 16) >> 16)) | 0;
+    else if (PUSHING.has(op)) va = (vm.cpu.regs[SP] - 4) | 0;
+    else return;
     const pa = vm.mmu.translate(va, ACCESS_WRITE, vm.cpu.mode, true);
     if (pa >= 0 && this.shadow.isTraced(pa & ~0xfff)) this.tracedStore = pa;
   }
@@ -66,6 +70,11 @@ export class TrapAndEmulateVmm extends DeprivilegedVmm {
       this.shadow.tracedWrite(this.tracedStore);
       this.tracedStore = -1;
     }
+  }
+
+  /** The virtual CPU delivered an exception: its frame may have landed on a traced page table. */
+  protected override delivered(): void {
+    if (this.vm.status === 'running') this.shadow.virtualCpuWrote(this.vm.cpu.regs[SP], FRAME_SIZE);
   }
 
   protected handleTrap(): void {

@@ -224,7 +224,8 @@ export function interpreterSource(variant: IsaVariant, table: readonly InsnDef[]
   let pc = S.pc | 0, fa = S.fa | 0, fb = S.fb | 0, fk = S.fk | 0, mode = S.mode;
   let fr = mmu.fastRead[mode], fw = mmu.fastWrite[mode];
   let ic = 0, icMark = 0, res = ${EXEC_LIMIT};
-  let fpage = -1, fdelta = 0; // virtual page of the cached fetch translation, and (physical - virtual) >> 2
+  // The translation of the code page (virtual page base, (physical - virtual) >> 2): CPU state kept in the MMU.
+  let fpage = mmu.fetchMode === mode ? mmu.fetchPage : -1, fdelta = mmu.fetchDelta;
   let w = 0, a = 0, x = 0, p = 0, t = 0;
   outer: for (;;) {
     exc: {
@@ -251,10 +252,12 @@ ${cases}
     const go = M.raise(F.vector, F.code, F.addr);
     // Delivery may have changed the CPU state (a VMM stepping its virtual CPU stops right after it): reload.
     pc = S.pc; fa = S.fa; fb = S.fb; fk = S.fk; mode = S.mode;
+    fpage = -1;
     if (!go) { res = ${EXEC_EVENT}; break outer; }
-    fr = mmu.fastRead[mode]; fw = mmu.fastWrite[mode]; fpage = -1;
+    fr = mmu.fastRead[mode]; fw = mmu.fastWrite[mode];
   }
   S.pc = pc; S.fa = fa; S.fb = fb; S.fk = fk;
+  mmu.fetchPage = fpage; mmu.fetchDelta = fdelta; mmu.fetchMode = mode;
   M.retire(ic - icMark, mode);
   M.lastExecRetired = ic;
   return res;`;

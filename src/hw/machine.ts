@@ -18,7 +18,6 @@ import {
   type IsaVariant,
   MODE_USER,
   NUM_VECTORS,
-  PAGE_SHIFT,
   VEC_DISK,
   VEC_TIMER,
   VALID_CRS,
@@ -32,6 +31,7 @@ import { PhysicalMemory } from './memory.js';
 import { FaultInfo, Mmu, VEC_MACHINE_CHECK } from './mmu.js';
 import { controlRegisterWriteEffects, deliverException } from './system.js';
 import type { Vmx } from './vmx.js';
+import { enableCompiledExecution, type Jit } from '../translate/jit.js';
 
 export type MachineStatus = 'running' | 'exited' | 'halted' | 'budget-exhausted' | 'triple-fault' | 'machine-check';
 
@@ -53,7 +53,14 @@ export interface MachineOptions {
   diskSectors?: number;
   /** Share an existing physical memory (a VMM's view of guest RAM) instead of allocating one. */
   memory?: PhysicalMemory;
+  /**
+   * How code runs directly on this machine: the interpreter, or the compiled fast path for hot code
+   * (src/translate/jit.ts) — an implementation detail with identical counts. Default: the interpreter.
+   */
+  execution?: Execution;
 }
+
+export type Execution = 'interpreter' | 'compiled';
 
 /**
  * Called when an unprivileged sensitive instruction (pushf, popf, rdmode) executes in user mode. `clock` is
@@ -104,12 +111,16 @@ export class Machine implements DmaPort {
   /** The VT-x extension, once a VMM has executed VMXON on this machine (src/hw/vmx.ts). */
   vmx: Vmx | null = null;
 
+  /** The compiled fast path's state, when this machine runs with it (src/translate/jit.ts). */
+  jit: Jit | null = null;
+
   constructor(opts: MachineOptions = {}) {
     this.isa = opts.isa ?? 'default';
     this.mem = opts.memory ?? new PhysicalMemory(opts.memoryBytes);
     this.mmu = new Mmu(this.cpu, this.mem, this.fault);
     this.dev = new Devices(opts.diskSectors);
     this.exec = interpreterFor(this.isa);
+    if (opts.execution === 'compiled') enableCompiledExecution(this);
   }
 
   get retired(): number {
@@ -215,13 +226,7 @@ export class Machine implements DmaPort {
   dmaWrite(pa: number, data: Uint8Array): boolean {
     if (pa < 0 || pa + data.length > this.mem.size) return false;
     this.mem.u8.set(data, pa);
-    const codeFrames = this.mmu.codeFrames;
-    const onWrite = this.mmu.onCodeWrite;
-    if (codeFrames !== null && onWrite !== null) {
-      for (let f = pa >>> PAGE_SHIFT; f <= (pa + data.length - 1) >>> PAGE_SHIFT; f++) {
-        if (codeFrames[f] !== 0) onWrite(f << PAGE_SHIFT, 4096);
-      }
-    }
+    if (data.length > 0) this.mmu.codeWritten(pa, data.length);
     return true;
   }
 

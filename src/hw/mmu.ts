@@ -101,9 +101,12 @@ export class Mmu {
     new Int32Array(FAST_SLOTS).fill(-1),
   ];
 
-  /** Frames holding translated code (set by a translator); writes to them call onCodeWrite. */
+  /**
+   * Frames holding translated or compiled code, one bit per watcher (a translator, the compiled fast path):
+   * stores to them leave the fast path, and each watcher whose bit is set hears of them (codeWritten).
+   */
   codeFrames: Uint8Array | null = null;
-  onCodeWrite: ((pa: number, size: number) => void) | null = null;
+  private readonly codeWatchers: ((pa: number, size: number) => void)[] = [];
 
 
   /**
@@ -112,6 +115,17 @@ export class Mmu {
    * is itself translated through the nested table: a two-dimensional walk.
    */
   ept = -1;
+
+  /**
+   * The translation of the page the CPU executes from: virtual page base (-1: none), (physical - virtual) >> 2,
+   * and the mode it was made in. The CPU keeps it until pc leaves the page, the mode changes, the TLB is flushed
+   * or invalidated, an exception is delivered or a system instruction executes — state of the CPU, so the
+   * interpreter and compiled code, and every slicing of a run into exec calls, fetch through the TLB at exactly
+   * the same points.
+   */
+  fetchPage = -1;
+  fetchDelta = 0;
+  fetchMode = 0;
 
   // Counters (plain fields: read by the metrics layer).
   walks = 0;
@@ -132,6 +146,7 @@ export class Mmu {
   flush(): void {
     this.tlbVpn.fill(-1);
     this.vpn.fill(-1);
+    this.fetchPage = -1;
     this.clearFast();
     this.flushes++;
   }
@@ -140,6 +155,7 @@ export class Mmu {
   invalidate(va: number): void {
     const vpn = va >>> PAGE_SHIFT;
     this.invalidations++;
+    this.fetchPage = -1;
     const e = this.entryOf(vpn);
     if (e >= 0) this.tlbVpn[e] = -1;
     this.dropSlot(vpn);
@@ -164,6 +180,38 @@ export class Mmu {
   cached(vpn: number): number {
     const e = this.entryOf(vpn);
     return e < 0 ? -1 : this.tlbFrame[e] | this.tlbPerm[e];
+  }
+
+  /** Register a watcher of writes to code frames; returns its bit for markCode/unmarkCode. */
+  watchCode(onWrite: (pa: number, size: number) => void): number {
+    if (this.codeWatchers.length >= 8) throw new Error('at most 8 code watchers');
+    this.codeFrames ??= new Uint8Array(Math.ceil(this.mem.size / (PAGE_MASK + 1)));
+    this.codeWatchers.push(onWrite);
+    return 1 << (this.codeWatchers.length - 1);
+  }
+
+  /** A watcher has code in `frame`: stores to it must leave the fast path from now on. */
+  markCode(frame: number, bit: number): void {
+    const f = this.codeFrames;
+    if (f === null || frame >= f.length) return;
+    if (f[frame] === 0) this.clearFast();
+    f[frame] |= bit;
+  }
+
+  unmarkCode(frame: number, bit: number): void {
+    const f = this.codeFrames;
+    if (f !== null && frame < f.length) f[frame] &= ~bit;
+  }
+
+  /** Physical bytes [pa, pa + size) were written: tell the watchers with code in those frames. */
+  codeWritten(pa: number, size: number): void {
+    const f = this.codeFrames;
+    if (f === null) return;
+    for (let frame = pa >>> PAGE_SHIFT; frame <= (pa + size - 1) >>> PAGE_SHIFT && frame < f.length; frame++) {
+      const bits = f[frame];
+      if (bits === 0) continue;
+      for (let i = 0; i < this.codeWatchers.length; i++) if ((bits & (1 << i)) !== 0) this.codeWatchers[i]((frame << PAGE_SHIFT) | (pa & PAGE_MASK), size);
+    }
   }
 
   /** Clear the fast tags only (e.g. after marking a frame as holding code); the modeled TLB is untouched. */
@@ -200,7 +248,7 @@ export class Mmu {
     this.fastWrite[0][x] = (perm & PTE_W) !== 0 && !code ? vpn : -1;
     this.fastWrite[1][x] = (perm & (PTE_W | PTE_U)) === (PTE_W | PTE_U) && !code ? vpn : -1;
     const pa = frame | (va & PAGE_MASK);
-    if (code && access === ACCESS_WRITE && !probe && this.onCodeWrite !== null) this.onCodeWrite(pa, 4);
+    if (code && access === ACCESS_WRITE && !probe) this.codeWritten(pa, 4);
     return pa;
   }
 

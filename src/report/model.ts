@@ -89,6 +89,11 @@ export interface BenchReport {
   summary: { cells: number; errors: number; exact: number; diverged: number };
   /** The Popek–Goldberg classification of `options.isa` (virtstrat classify), shown beside the fidelity matrix. */
   classification?: Classification;
+  /**
+   * Present when this report is one slice of the matrix (`bench --shard index/count`): `cells` holds only the
+   * slice, `options`, `engines` and `workloads` describe the whole matrix. `virtstrat merge` joins the slices.
+   */
+  shard?: { index: number; count: number };
 }
 
 export function summarize(cells: readonly CellRecord[]): BenchReport['summary'] {

@@ -98,22 +98,28 @@ export function guestImage(guest: Guest, build: KernelBuild): Uint8Array {
 
 const referenceCache = new Map<string, EngineOutcome>();
 
-/** The reference run of a guest (cached per guest, scale, ISA and memory size). */
-export function referenceRun(guest: Guest, isa: IsaVariant, memoryBytes = DEFAULT_MEMORY_BYTES): EngineOutcome {
-  const key = guest.kind === 'workload' ? `${guestKey(guest)}/${isa}/${memoryBytes}` : null;
+/** The reference run of a guest (cached per guest, scale, ISA, memory size and budget). */
+export function referenceRun(guest: Guest, isa: IsaVariant, memoryBytes = DEFAULT_MEMORY_BYTES, budget = DEFAULT_BUDGET): EngineOutcome {
+  const key = guest.kind === 'workload' ? `${guestKey(guest)}/${isa}/${memoryBytes}/${budget}` : null;
   const cached = key ? referenceCache.get(key) : undefined;
   if (cached) return cached;
   const ref = engineById(REFERENCE_ENGINE_ID)!;
-  const out = ref.run({ image: guestImage(guest, 'native'), isa, budget: DEFAULT_BUDGET, memoryBytes, trace: null, options: {} });
+  const out = ref.run({ image: guestImage(guest, 'native'), isa, budget, memoryBytes, trace: null, options: {} });
   if (key) referenceCache.set(key, out);
   return out;
 }
 
 export function runCell(spec: CellSpec): CellResult {
   const memoryBytes = spec.memoryBytes ?? DEFAULT_MEMORY_BYTES;
-  const reference = referenceRun(spec.guest, spec.isa, memoryBytes);
+  // With an explicit budget the reference stops there too (a guest that never ends costs that budget, not
+  // DEFAULT_BUDGET).
+  const reference = referenceRun(spec.guest, spec.isa, memoryBytes, spec.budget ?? DEFAULT_BUDGET);
   const isReference = spec.engine.id === REFERENCE_ENGINE_ID;
-  const budget = spec.budget ?? (isReference ? DEFAULT_BUDGET : 4 * reference.counters.guestInstructions + 1_000_000);
+  // A reference that never finished stopped at its budget: the engine gets the same one, so both stop at the same
+  // instruction and compare exactly (four times as much would run four times as long, then "diverge").
+  const budget =
+    spec.budget ??
+    (isReference || reference.status === 'budget-exhausted' ? DEFAULT_BUDGET : 4 * reference.counters.guestInstructions + 1_000_000);
   const options: Record<string, EngineOptionValue> = {};
   for (const o of spec.engine.options) options[o.name] = spec.options?.[o.name] ?? o.default;
   const outcome =

@@ -4,7 +4,7 @@
  * overhead ratio.
  */
 import type { IsaVariant } from '../isa/arch.js';
-import { Machine, type MachineStatus, type RegisterDump } from '../hw/machine.js';
+import { Machine, type Execution, type MachineStatus, type RegisterDump } from '../hw/machine.js';
 
 export const DEFAULT_BUDGET = 2_000_000_000;
 
@@ -15,6 +15,8 @@ export interface BareRunOptions {
   memoryBytes?: number;
   /** Initial disk contents (copied; padded to whole sectors). */
   disk?: Uint8Array;
+  /** How the hardware model runs the code (default: compiled; counts are identical). */
+  execution?: Execution;
 }
 
 /** What a bare-metal run counted. */
@@ -74,7 +76,7 @@ export function machineCounters(m: Machine): MachineCounters {
 
 /** Create a bare machine with the image at physical address 0 and the disk contents loaded. */
 export function bareMachine(image: Uint8Array, opts: BareRunOptions = {}): Machine {
-  const m = new Machine({ isa: opts.isa, memoryBytes: opts.memoryBytes, diskSectors: diskSectorsFor(opts.disk) });
+  const m = new Machine({ isa: opts.isa, memoryBytes: opts.memoryBytes, diskSectors: diskSectorsFor(opts.disk), execution: opts.execution ?? 'compiled' });
   m.mem.load(image, 0);
   if (opts.disk) m.dev.disk.data.set(opts.disk);
   return m;

@@ -64,6 +64,9 @@ export abstract class DeprivilegedVmm {
   /** Called after the VMM emulated an instruction on the virtual CPU (e.g. to keep shadows coherent). */
   protected onEmulated(_word: number): void {}
 
+  /** Called after the virtual CPU delivered an exception or interrupt: its frame is at the guest's sp. */
+  protected delivered(): void {}
+
   /** Run guest code for at most `limit` instructions. Direct execution by default. */
   protected runGuest(limit: number): void {
     this.runDirect(limit);
@@ -96,6 +99,7 @@ export abstract class DeprivilegedVmm {
     const pc = vm.cpu.pc;
     const mode = vm.cpu.mode;
     vm.raise(v, 0, 0);
+    this.delivered();
     this.emitTrace('interrupt', v === VEC_DISK ? 'disk' : 'timer', pc, mode, 'virtual interrupt injected into the guest kernel');
     return true;
   }
@@ -158,6 +162,7 @@ export abstract class DeprivilegedVmm {
       if (word !== null) this.onEmulated(word);
     } else {
       this.c.reflectedExceptions++;
+      this.delivered();
     }
     return retired;
   }
@@ -166,6 +171,7 @@ export abstract class DeprivilegedVmm {
   protected reflect(vector: number, code: number, addr: number): void {
     this.c.reflectedExceptions++;
     this.vm.raise(vector, code, addr);
+    this.delivered();
   }
 
   /**

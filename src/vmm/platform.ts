@@ -56,7 +56,8 @@ export class GuestPlatform {
     const physMemory = new PhysicalMemory(ram + VMM_RESERVED_BYTES);
     const guestRam = physMemory.view(ram);
     guestRam.load(spec.image, 0);
-    this.phys = new Machine({ memory: physMemory, isa: physIsa });
+    // The guest runs directly on the physical machine: with the compiled fast path unless asked otherwise.
+    this.phys = new Machine({ memory: physMemory, isa: physIsa, execution: spec.execution ?? 'compiled' });
     this.vm = new Machine({ memory: guestRam, isa: spec.isa, diskSectors: diskSectorsFor(spec.disk) });
     if (spec.disk) this.vm.dev.disk.data.set(spec.disk);
     this.phys.routing = 'monitor';

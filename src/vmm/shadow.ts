@@ -21,7 +21,7 @@
  * what the guest lets user code reach — so guest user code still cannot touch guest kernel memory. Under VT-x the
  * guest runs in its own modes and the shadow copies the guest's U bit instead (`userBit: 'guest'`).
  */
-import { CR_CTRL, CR_PTBR, CTRL_PG, MODE_USER, PAGE_MASK, PAGE_SHIFT, PF_FETCH, PF_WRITE, PTE_P, PTE_U, PTE_W } from '../isa/arch.js';
+import { CR_CTRL, CR_PTBR, CTRL_PG, MODE_SUPERVISOR, MODE_USER, PAGE_MASK, PAGE_SHIFT, PF_FETCH, PF_WRITE, PTE_P, PTE_U, PTE_W } from '../isa/arch.js';
 import { ACCESS_FETCH, ACCESS_READ, ACCESS_WRITE, FAST_MASK, VEC_MACHINE_CHECK, type Access } from '../hw/mmu.js';
 import type { Counters } from '../metrics/counters.js';
 import type { FrameAllocator, GuestPlatform } from './platform.js';
@@ -340,6 +340,20 @@ export class ShadowPaging {
     for (const { ctx, slot } of users) {
       this.refreshEntry(ctx, slot, index);
       this.c.shadowUpdates++;
+    }
+  }
+
+  /**
+   * The virtual CPU wrote `bytes` bytes at guest virtual address va in supervisor mode (an exception frame it
+   * delivered, a push or call the VMM emulated): the words of it that landed on a traced page table are traced
+   * writes. A guest whose stack sits on its own page table is hostile, not wrong; bare metal sees those entries
+   * change, so its shadows must too.
+   */
+  virtualCpuWrote(va: number, bytes: number): void {
+    const vm = this.p.vm;
+    for (let k = 0; k < bytes; k += 4) {
+      const pa = vm.mmu.translate((va + k) | 0, ACCESS_WRITE, MODE_SUPERVISOR, true);
+      if (pa >= 0 && this.traced.has(pa & FRAME)) this.tracedWrite(pa);
     }
   }
 

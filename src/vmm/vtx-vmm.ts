@@ -25,7 +25,7 @@
  * The general registers r0..r14 are saved by the VMM's exit stub, as on x86 (no VMCS access); the stack
  * pointer, pc, FLAGS and the other guest state live in the VMCS.
  */
-import { INSN_BYTES, PAGE_MASK } from '../isa/arch.js';
+import { FRAME_SIZE, INSN_BYTES, PAGE_MASK } from '../isa/arch.js';
 import {
   CR_CTRL,
   CR_ECODE,
@@ -103,7 +103,9 @@ import {
   SECONDARY_CONTROL_NAMES,
   VMCS,
 } from '../hw/vmcs.js';
+import { deliverException } from '../hw/system.js';
 import { Vmx } from '../hw/vmx.js';
+import { opcodeOf } from '../isa/table.js';
 import { Counters, type EntryKind } from '../metrics/counters.js';
 import type { EngineOptionValue, EngineOutcome, RunSpec, TraceSink } from '../../strategies/engine.js';
 import { nativeControlCount, nativeFlagCount } from './deprivileged.js';
@@ -124,6 +126,9 @@ export interface VtxOptions {
 }
 
 export const DEFAULT_VTX_OPTIONS: VtxOptions = { hltExiting: true, tprShadow: true, ioBitmap: false, nestedPaging: false };
+
+/** Instructions that use the stack pointer without naming it. */
+const STACK_OPCODES = new Set(['push', 'pop', 'pushf', 'popf', 'call', 'callr', 'ret'].map(opcodeOf));
 
 /** The ports the virtual devices decode: with I/O bitmaps these are the ones that exit. */
 const DEVICE_PORTS: readonly number[] = [
@@ -387,6 +392,12 @@ export class VtxVmm {
     const ept = this.ept;
     if (ept === null) throw new Error('vtx: an EPT violation without nested paging');
     const what = (q & EPT_QUAL_FINAL_TRANSLATION) !== 0 ? 'page' : 'page-table page';
+    const idt = f.read(VMCS.IDT_VECTORING_INFO);
+    if (!ept.inGuestRam(gpa) && infoValid(idt)) {
+      // An event delivery reached beyond guest RAM (its frame, or the vector table): bare metal triple-faults.
+      done(label, this.deliverInSoftware(idt));
+      return;
+    }
     if (!ept.inGuestRam(gpa)) {
       // Bare metal's machine check, in its words: which access of the walk left physical memory.
       const va = f.read(VMCS.GUEST_LINEAR_ADDRESS);
@@ -423,9 +434,14 @@ export class VtxVmm {
     const code = f.read(VMCS.EXIT_INTERRUPTION_ERROR_CODE);
     if (this.shadow === null) throw new Error('vtx: a #PF exit with nested paging (the exception bitmap is 0)');
     const r = this.shadow.handleFault(va, accessOf(code), (code & PF_USER) !== 0 ? MODE_USER : MODE_SUPERVISOR);
+    if (infoValid(idt) && r !== 'hidden') {
+      // The fault interrupted an event delivery: its frame lands on a traced page table, or the guest's own tables
+      // (or memory beyond its RAM) cannot take the frame or reach the vector table.
+      done(label, this.deliverInSoftware(idt));
+      return;
+    }
     if (r === 'traced') {
       // A store to one of the guest's page tables: emulate it, then bring the shadow up to date.
-      if (infoValid(idt)) throw new Error('vtx: an event delivery wrote to a traced page table (not modeled)');
       const pa = this.shadow.lastTracedPa;
       if (!this.emulate(INSN_BYTES)) return done(label, 'traced write: the store faulted on the virtual CPU');
       this.shadow.tracedWrite(pa);
@@ -443,17 +459,6 @@ export class VtxVmm {
       done(label, 'machine check');
       this.inspect();
       this.vm.stop('machine-check', `machine check at pc ${hex(this.hw.vmcs.peek(VMCS.GUEST_RIP))}: ${this.vm.fault.message}`);
-      return;
-    }
-    if (infoValid(idt)) {
-      // The guest's own tables cannot take the frame or reach the vector table: bare metal triple-faults.
-      done(label, 'true fault while delivering an event: the guest triple-faults');
-      this.inspect();
-      this.vm.stop(
-        'triple-fault',
-        `triple fault: could not deliver ${vectorName(infoVector(idt))} (vector ${infoVector(idt)}) raised at pc ` +
-          `${hex(this.vm.cpu.pc)}: a page fault at ${hex(va)} while delivering it`,
-      );
       return;
     }
     this.c.truePageFaults++;
@@ -476,8 +481,9 @@ export class VtxVmm {
     if (length < 0) length = f.read(VMCS.EXIT_INSTRUCTION_LENGTH);
     if (this.ept !== null) this.syncGuestPaging(f.read(VMCS.GUEST_CR0), f.read(VMCS.GUEST_CR3));
     const word = this.guestWord(rip);
-    // The stack pointer is in the VMCS: read it only when the instruction names r15.
-    const usesSp = word !== null && (((word >>> 20) & 15) === SP || ((word >>> 16) & 15) === SP);
+    // The stack pointer is in the VMCS: read it only when the instruction names r15 or uses the stack (a push
+    // or call whose store hit a traced page table).
+    const usesSp = word !== null && (STACK_OPCODES.has(word >>> 24) || ((word >>> 20) & 15) === SP || ((word >>> 16) & 15) === SP);
     s.regs.set(phys.cpu.regs.subarray(0, SP));
     if (usesSp) s.regs[SP] = f.read(VMCS.GUEST_RSP) | 0;
     const sp = s.regs[SP];
@@ -492,7 +498,8 @@ export class VtxVmm {
     this.c.emulatedInstructions++;
     phys.cpu.regs.set(s.regs.subarray(0, SP));
     if (usesSp && s.regs[SP] !== sp) f.write(VMCS.GUEST_RSP, s.regs[SP]);
-    f.write(VMCS.GUEST_RIP, rip + length);
+    // rip + length, except for a call whose push exited (a traced write): the virtual CPU went to its target.
+    f.write(VMCS.GUEST_RIP, s.pc === ((rip + 4) | 0) ? rip + length : s.pc);
     // Skipping an instruction ends an sti shadow.
     if ((f.read(VMCS.GUEST_INTERRUPTIBILITY) & INTERRUPTIBILITY_STI) !== 0) f.write(VMCS.GUEST_INTERRUPTIBILITY, 0);
     return true;
@@ -569,6 +576,43 @@ export class VtxVmm {
   /** Exit when the guest's TPR drops below `priorityClass` (0: never). Only with a TPR shadow. */
   private setThreshold(priorityClass: number): void {
     if (this.opts.tprShadow) this.f.update(VMCS.TPR_THRESHOLD, priorityClass);
+  }
+
+  /**
+   * The hardware could not deliver an event into the guest, and retrying will not help: the guest's own tables
+   * cannot take the frame or reach the vector table (a true fault, or memory beyond guest RAM), or the frame
+   * lands on one of its page tables, which shadow paging keeps write-protected. The VMM delivers the event
+   * itself, on the virtual CPU — the hardware's own semantics: bare metal's triple fault, with its message, if
+   * the delivery cannot be done — brings the shadows up to date with the frame's words, and resumes the guest at
+   * its handler. Only hostile guests get here; the VMCS fields it needs are read with the instrument's view.
+   */
+  private deliverInSoftware(idt: number): string {
+    const { vm, f } = this;
+    this.cancelEvent();
+    this.inspect();
+    if (this.ept !== null) this.syncGuestPaging(vm.cpu.cr[CR_CTRL], vm.cpu.cr[CR_PTBR]);
+    else vm.mmu.flush();
+    const vector = infoVector(idt);
+    const code = (idt & INTR_ERROR_CODE_VALID) !== 0 ? f.read(VMCS.IDT_VECTORING_ERROR_CODE) : 0;
+    // cr2 already holds the address of a page fault being delivered (set when it was raised or injected).
+    if (!deliverException(vm, vector, code, vm.cpu.cr[CR_FAULTADDR])) return 'the delivery failed on the virtual CPU too: the guest triple-faults';
+    const s = vm.cpu;
+    this.shadow?.virtualCpuWrote(s.regs[SP], FRAME_SIZE);
+    this.c.reflectedExceptions++;
+    f.write(VMCS.GUEST_RIP, s.pc);
+    f.write(VMCS.GUEST_RSP, s.regs[SP]);
+    f.write(VMCS.GUEST_RFLAGS, s.flags());
+    f.write(VMCS.VS_GUEST_MODE, s.mode);
+    f.write(VMCS.VS_GUEST_FAULT_ADDRESS, s.cr[CR_FAULTADDR]);
+    f.write(VMCS.VS_GUEST_ECODE, s.cr[CR_ECODE]);
+    return `${vectorName(vector)} delivered by the VMM on the virtual CPU (its frame is on a traced page table)`;
+  }
+
+  /** Nothing is to be injected at the next VM entry after all. */
+  private cancelEvent(): void {
+    if (!this.eventQueued) return;
+    this.f.write(VMCS.ENTRY_INTERRUPTION_INFO, 0);
+    this.eventQueued = false;
   }
 
   /** Deliver again the event whose delivery the exit interrupted (IDT-vectoring information). */

@@ -16,7 +16,7 @@ const sampling: Engine = {
   guest: 'native',
   options: [{ name: 'every', help: 'sample one instruction in N', default: 100 }],
   run(spec) {
-    const m = runBareMachine(spec);
+    const m = runBareMachine(spec, 'interpreter'); // the hardware model (interpreted), run to the end
     const c = new Counters();
     c.interpretedInstructions = m.retired;
     const every = Number(spec.options.every);

@@ -1,0 +1,170 @@
+/**
+ * The compiled fast path for direct execution: an ExecFn (same contract as the interpreter's, src/hw/interp.ts)
+ * that runs hot guest code as compiled regions (src/translate/region.ts) and everything else in the interpreter.
+ *
+ * It is an implementation detail of the hardware model. A machine running with it retires the same
+ * instructions, takes the same faults at the same addresses, walks the TLB at the same points and sees each
+ * timer interrupt at the same instruction as a machine running the interpreter (test/hw/compiled.test.ts checks
+ * byte-identical counters on every workload): regions compute exactly what the interpreter would, never run
+ * past the instruction limit, and leave every privileged, sensitive or trapping instruction to the interpreter.
+ *
+ * Code starts cold, in the interpreter, run in short chunks so that the executor sees where the guest is; a
+ * guest address seen HOT_THRESHOLD times gets a region compiled (compiling costs ~0.1 ms of V8 work: boot code
+ * that runs once is cheaper to interpret). Regions are keyed by the physical address of their entry and checked
+ * against its virtual address; a store to a frame holding compiled code drops the frame's regions.
+ */
+import { PAGE_MASK, PAGE_SHIFT } from '../isa/arch.js';
+import { EXEC_EVENT, EXEC_LIMIT, interpreterFor, type ExecFn } from '../hw/interp.js';
+import type { Machine } from '../hw/machine.js';
+import { compileRegion, R_EXIT, R_FAULT, R_INTERP, R_SMC, type CompiledRegion, type RegionContext } from './region.js';
+
+/** Guest instructions the interpreter runs at a time while the code is cold. */
+const CHUNK = 48;
+/** Times an address must be reached before its region is compiled. */
+const HOT_THRESHOLD = 8;
+/** The code-page check of the interpreter: pc's page base, with the low two bits (misaligned never matches). */
+const FETCH_MASK = ~PAGE_MASK | 3;
+
+/** Per-machine state of the compiled fast path. */
+export class Jit {
+  readonly interpret: ExecFn;
+  readonly X: RegionContext = { n: 0, smc: false };
+  /** Regions by frame, then by word offset of their entry (dense, like the translation cache). */
+  private readonly regions: (CompiledRegion | undefined)[][] = [];
+  private readonly heat = new Map<number, number>();
+  private readonly bit: number;
+  // Statistics (for perf tools; never part of a run's counts).
+  compiled = 0;
+  compiledInstructions = 0;
+  invalidated = 0;
+  regionRuns = 0;
+  regionRetired = 0;
+  exits = new Float64Array(8);
+
+  constructor(private readonly m: Machine) {
+    this.interpret = interpreterFor(m.isa);
+    this.bit = m.mmu.watchCode((pa) => this.invalidateFrame(pa >>> PAGE_SHIFT));
+  }
+
+  lookup(pa: number, va: number): CompiledRegion | undefined {
+    const r = this.regions[pa >>> PAGE_SHIFT]?.[(pa & PAGE_MASK) >>> 2];
+    return r !== undefined && r.va === va ? r : undefined;
+  }
+
+  /** Count one arrival at (pa, va); compile its region once it is hot. */
+  warm(pa: number, va: number): CompiledRegion | undefined {
+    const key = pa >>> 2;
+    const n = (this.heat.get(key) ?? 0) + 1;
+    if (n < HOT_THRESHOLD) {
+      this.heat.set(key, n);
+      return undefined;
+    }
+    this.heat.delete(key);
+    const mem = this.m.mem.i32;
+    const delta = (pa - va) | 0;
+    const region = compileRegion(va, (a) => mem[((a + delta) | 0) >>> 2]);
+    if (region === null) {
+      this.heat.set(key, -(1 << 30)); // its first instruction is for the interpreter: do not try again soon
+      return undefined;
+    }
+    // Run it once with no instructions to spare: it leaves at once through its write-back, so V8 has seen that
+    // code (and its types) before it optimizes the region in the middle of a guest loop. Without this, every
+    // region's first exit from an optimized loop would deoptimize it ("insufficient type feedback").
+    if (region.fresh) {
+      const S = this.m.cpu;
+      const pc = S.pc;
+      region.fn(this.m, this.X, 0);
+      S.pc = pc;
+    }
+    const frame = pa >>> PAGE_SHIFT;
+    (this.regions[frame] ??= [])[(pa & PAGE_MASK) >>> 2] = region;
+    this.m.mmu.markCode(frame, this.bit);
+    this.compiled++;
+    this.compiledInstructions += region.instructions;
+    return region;
+  }
+
+  /** The guest wrote to a frame holding compiled code: drop its regions. */
+  invalidateFrame(frame: number): void {
+    if (this.regions[frame] === undefined) return;
+    this.regions[frame] = [];
+    this.m.mmu.unmarkCode(frame, this.bit);
+    this.invalidated++;
+    this.X.smc = true;
+  }
+}
+
+/** After an interpreted stretch: keep going, return to the run loop to re-plan, or report an event. */
+const GO = 0;
+const REPLAN = 1;
+const EVENT = 2;
+
+/** Run the interpreter for up to `k` instructions (at least one). */
+function interpret(M: Machine, jit: Jit, k: number): number {
+  const res = jit.interpret(M, k);
+  if (res === EXEC_EVENT) return EVENT;
+  // The interpreter stopped early to re-plan, or an interpreted instruction may have unmasked a pending
+  // interrupt (in VMX non-root operation: opened the interrupt window): the run loop looks before anything else.
+  return M.lastExecRetired < k || M.irqPending !== 0 ? REPLAN : GO;
+}
+
+/** The ExecFn of a machine with the compiled fast path (see the header). */
+export const compiledExec: ExecFn = (M, limit) => {
+  const jit = M.jit;
+  if (jit === null) throw new Error('compiledExec on a machine without a Jit');
+  // A VMM stepping one instruction, or delivering one event, wants the interpreter's exact behaviour.
+  if (M.breakOnDelivery || limit < CHUNK) return jit.interpret(M, limit);
+  const S = M.cpu;
+  const mmu = M.mmu;
+  const X = jit.X;
+  let ic = 0;
+  let res = EXEC_LIMIT;
+  while (ic < limit) {
+    const pc = S.pc;
+    let region: CompiledRegion | undefined;
+    // Only with the code page's translation in hand (the interpreter makes it, exactly when it would).
+    if ((pc & FETCH_MASK) === mmu.fetchPage && mmu.fetchMode === S.mode) {
+      const pa = (pc + mmu.fetchDelta * 4) | 0;
+      region = jit.lookup(pa, pc) ?? jit.warm(pa, pc);
+    }
+    let k: number;
+    if (region === undefined) {
+      k = Math.min(CHUNK, limit - ic);
+    } else {
+      X.smc = false;
+      const code = region.fn(M, X, limit - ic);
+      const n = X.n;
+      jit.regionRuns++;
+      jit.regionRetired += n;
+      jit.exits[code]++;
+      ic += n;
+      if (n > 0) M.retire(n, S.mode);
+      if (code === R_EXIT || code === R_SMC) continue;
+      if (code === R_FAULT) {
+        // As the interpreter does: deliver (or route) the exception; the code page's translation is dropped.
+        mmu.fetchPage = -1;
+        if (!M.raise(M.fault.vector, M.fault.code, M.fault.addr)) {
+          res = EXEC_EVENT;
+          break;
+        }
+        continue;
+      }
+      // R_INTERP: one instruction for the interpreter; R_LIMIT: the rest of the limit.
+      k = code === R_INTERP ? 1 : limit - ic;
+    }
+    const before = M.retired;
+    const r = interpret(M, jit, k);
+    ic += M.retired - before;
+    if (r === GO) continue;
+    if (r === EVENT) res = EXEC_EVENT;
+    break;
+  }
+  M.lastExecRetired = ic;
+  return res;
+};
+
+/** Give a machine the compiled fast path. */
+export function enableCompiledExecution(m: Machine): void {
+  m.jit = new Jit(m);
+  m.exec = compiledExec;
+}

@@ -1,0 +1,422 @@
+/**
+ * The region compiler: guest code of one page compiled into one JavaScript function.
+ *
+ * A region starts at one guest address and holds every basic block reachable from there by direct jumps,
+ * branches and fall-through without leaving the page (up to MAX_REGION_BLOCKS). Its function keeps the guest's
+ * registers, condition flags and instruction count in JavaScript locals, dispatches between its blocks with a
+ * `switch` inside one loop — so a guest loop runs as a JavaScript loop, with no call and no lookup per
+ * iteration — and writes everything back once, when control leaves the region. That shape, not the code of the
+ * individual instructions, is what makes compiled guest code fast in V8 (docs/engines.md, "speed").
+ *
+ * Every instruction is generated from the instruction table by calling its `exec` with an emitter whose fields
+ * are constants (as in src/translate/compile.ts): one definition of what an instruction does, three ways to run
+ * it. The emitter splices into the source only integers it decoded — checked by `int()` — and text from the
+ * table, so guest input can never make it generate anything else.
+ *
+ * The policy here is *direct execution*: the region computes exactly what the interpreter would, and it leaves
+ * to the interpreter every instruction that is privileged, sensitive, traps or goes through a system operation
+ * (the region ends before it; those are rare, and the interpreter already does all of their accounting). So a
+ * compiled region is an implementation detail of the hardware model: retired counts, faults, TLB traffic and
+ * the exact instruction at which a timer interrupt arrives are the interpreter's (test/hw/compiled.test.ts).
+ *
+ * Contract of a region function `fn(M, X, lim)`: runs at most `lim` guest instructions on M (never a block
+ * that would not fit: it returns R_LIMIT first), leaves the CPU state written back in M.cpu (pc where the guest
+ * continues), the number of instructions it retired in X.n (the caller accounts them with M.retire), and
+ * returns an R_* code.
+ */
+import { PAGE_MASK, PAGE_SHIFT, SP, VEC_ALIGNMENT } from '../isa/arch.js';
+import { immOf } from '../isa/encoding.js';
+import { insnByOpcode, type Cond, type Emit, type InsnDef, type RegField } from '../isa/table.js';
+import { condExpr } from '../hw/interp.js';
+import type { Machine } from '../hw/machine.js';
+import { ACCESS_READ, ACCESS_WRITE, FAST_MASK } from '../hw/mmu.js';
+
+/** Control left the region; the guest continues at cpu.pc. */
+export const R_EXIT = 0;
+/** The next block does not fit in the instructions left: interpret the rest. */
+export const R_LIMIT = 1;
+/** The instruction at cpu.pc must run in the interpreter (privileged, sensitive, a trap, a system operation). */
+export const R_INTERP = 2;
+/** An instruction faulted (the exception is in M.fault; cpu.pc is the faulting instruction). */
+export const R_FAULT = 3;
+/** A store went to a frame holding compiled code: the region may be stale (cpu.pc: the next instruction). */
+export const R_SMC = 4;
+
+/** Scratch shared by the executor and its regions. */
+export interface RegionContext {
+  /** Instructions the last region run retired. */
+  n: number;
+  /** Set when a store invalidated compiled code. */
+  smc: boolean;
+}
+
+export type RegionFn = (M: Machine, X: RegionContext, lim: number) => number;
+
+export interface CompiledRegion {
+  readonly fn: RegionFn;
+  readonly source: string;
+  /** Guest virtual address of the entry, and the number of blocks and instructions compiled. */
+  readonly va: number;
+  readonly blocks: number;
+  readonly instructions: number;
+  /** Just compiled (not found in the process-wide cache). */
+  readonly fresh: boolean;
+}
+
+/** The most blocks one region holds (a page holds at most 1,024 instructions). */
+export const MAX_REGION_BLOCKS = 64;
+/** The longest block: a straight line of more instructions is cut (the next block follows at once). */
+const MAX_BLOCK = 128;
+
+function int(n: number): string {
+  if (!Number.isSafeInteger(n)) throw new Error(`region compiler: refusing to splice ${String(n)}`);
+  return String(n);
+}
+
+const FIELD_SHIFT: Record<RegField, number> = { rd: 20, rs: 16, rt: 12 };
+
+/** Can the direct-execution policy compile this instruction, or must the interpreter run it? */
+export function directCompilable(def: InsnDef): boolean {
+  return def.privileged === 'never' && !def.sensitive && !def.traps;
+}
+
+/** Thrown by emitter operations the direct policy never compiles (they would be a bug in directCompilable). */
+function notCompiled(what: string): never {
+  throw new Error(`region compiler: ${what} is left to the interpreter`);
+}
+
+interface BlockPlan {
+  readonly va: number;
+  /** Instruction words of the block (compilable instructions only). */
+  readonly words: number[];
+  /** What follows the last word when it does not end control flow: the next block, or the interpreter. */
+  readonly next: 'block' | 'interp' | 'page-end';
+  /** Guest addresses control may continue at directly, inside the page. */
+  readonly successors: readonly number[];
+}
+
+/** Emits one instruction of a region: fields are constants of its word. */
+class RegionEmit implements Emit {
+  endsControl = false;
+  stores = false;
+
+  constructor(
+    private readonly g: RegionGen,
+    private readonly def: InsnDef,
+    private readonly word: number,
+    private readonly va: number,
+    /** Instructions of its block before it (retired before it). */
+    private readonly k: number,
+  ) {}
+
+  private field(f: RegField): number {
+    return (this.word >>> FIELD_SHIFT[f]) & 15;
+  }
+  r(f: RegField): string {
+    return this.g.use(this.field(f), false);
+  }
+  set(f: RegField, expr: string): string {
+    return `${this.g.use(this.field(f), true)} = ${expr};`;
+  }
+  get imm(): string {
+    if (!this.def.imm) throw new Error(`${this.def.name} has no immediate`);
+    return int(immOf(this.word, this.def.imm));
+  }
+  get next(): string {
+    return int((this.va + 4) | 0);
+  }
+  get target(): string {
+    return int((this.va + 4 + 4 * immOf(this.word, 'off24')) | 0);
+  }
+  /**
+   * Continue at a constant guest address: inside the region if it is one of its blocks, else leave. After a
+   * store (call pushes its return address) that may have hit compiled code, leave instead: the region may be
+   * stale.
+   */
+  private goTo(va: number, retired: number): string {
+    const smc = this.stores ? `if (q !== 0) { q = 0; if (X.smc) { ${this.g.leave('R_SMC', int(va), retired)} } } ` : '';
+    return `${smc}${this.g.goTo(va, retired)}`;
+  }
+  jump(expr: string): string {
+    this.endsControl = true;
+    if (expr === this.target) return this.goTo(Number(expr), this.k + 1);
+    return `t = ${expr}; ${this.g.leave('R_EXIT', 't', this.k + 1)}`;
+  }
+  branch(c: Cond): string {
+    this.endsControl = true;
+    return `if (${condExpr(c)}) { ${this.goTo(Number(this.target), this.k + 1)} } ${this.goTo((this.va + 4) | 0, this.k + 1)}`;
+  }
+  compare(a: string, b: string): string {
+    return `fa = ${a}; fb = ${b}; fk = 0;`;
+  }
+  flags(): string {
+    return notCompiled('reading FLAGS');
+  }
+  setConditionFlags(): string {
+    return notCompiled('writing FLAGS');
+  }
+  get mode(): string {
+    return notCompiled('reading the mode');
+  }
+  setIF(): string {
+    return notCompiled('writing IF');
+  }
+  audit(): string {
+    return notCompiled('a sensitive instruction');
+  }
+  private faultExit(): string {
+    return this.g.leave('R_FAULT', int(this.va), this.k);
+  }
+  private translate(ea: string, fast: 'fr' | 'fw', access: number, aligned: boolean, store: boolean): string {
+    const align = aligned ? `if ((a & 3) !== 0) { F.set(${VEC_ALIGNMENT}, 0, a); ${this.faultExit()} } ` : '';
+    return (
+      `a = ${ea}; ${align}x = (a >>> ${PAGE_SHIFT}) & ${FAST_MASK}; ` +
+      `if (${fast}[x] === (a >>> ${PAGE_SHIFT})) p = tPhys[x] | (a & ${PAGE_MASK}); ` +
+      `else { p = mmu.translate(a, ${access}, mode); if (p < 0) { ${this.faultExit()} }${store ? ' q = 1;' : ''} } `
+    );
+  }
+  load(size: 4 | 1, dest: RegField, ea: string): string {
+    return this.translate(ea, 'fr', ACCESS_READ, size === 4, false) + this.set(dest, size === 4 ? 'mem32[p >>> 2]' : 'mem8[p]');
+  }
+  store(size: 4 | 1, ea: string, value: string): string {
+    this.stores = true;
+    return this.translate(ea, 'fw', ACCESS_WRITE, size === 4, true) + (size === 4 ? `mem32[p >>> 2] = ${value};` : `mem8[p] = ${value};`);
+  }
+  push(value: string): string {
+    const sp = this.g.use(SP, true);
+    return `${this.store(4, `(${sp} - 4) | 0`, value)} ${sp} = a;`;
+  }
+  pop(dest: RegField | 't'): string {
+    const sp = this.g.use(SP, true);
+    const load = `${this.translate(sp, 'fr', ACCESS_READ, true, false)}t = mem32[p >>> 2]; ${sp} = (a + 4) | 0;`;
+    return dest === 't' ? load : `${load} ${this.set(dest, 't')}`;
+  }
+  fault(vector: number, errorCode = '0'): string {
+    return `F.set(${int(vector)}, ${errorCode}, 0); ${this.faultExit()}`;
+  }
+  trap(): string {
+    return notCompiled('a trap');
+  }
+  system(): string {
+    return notCompiled('a system operation');
+  }
+}
+
+const conditional = new Map<number, boolean>();
+
+/** Does the instruction branch conditionally (so execution may also fall through)? Probed from its semantics. */
+function isConditional(def: InsnDef): boolean {
+  let c = conditional.get(def.opcode);
+  if (c === undefined) {
+    let branches = false;
+    const probe = new Proxy({} as Emit, {
+      get(_t, prop) {
+        if (prop === 'branch') return () => ((branches = true), '');
+        if (prop === 'imm' || prop === 'next' || prop === 'target' || prop === 'mode') return '0';
+        return () => '';
+      },
+    });
+    def.exec(probe);
+    c = branches;
+    conditional.set(def.opcode, c);
+  }
+  return c;
+}
+
+/** Source generation for one region. */
+class RegionGen {
+  private readonly read = new Set<number>();
+  private readonly written = new Set<number>();
+  /** Block index by guest address. */
+  readonly index = new Map<number, number>();
+  /** How many ways control reaches each block (the entry counts one more). */
+  private readonly preds: number[];
+  /** While generating a `case`: its head block, and the blocks being emitted inline in it. */
+  private head = 0;
+  private readonly inline = new Set<number>();
+
+  constructor(readonly plans: readonly BlockPlan[]) {
+    plans.forEach((b, i) => this.index.set(b.va, i));
+    this.preds = plans.map((_, i) => (i === 0 ? 1 : 0));
+    for (const b of plans) for (const s of b.successors) {
+      const i = this.index.get(s);
+      if (i !== undefined) this.preds[i]++;
+    }
+  }
+
+  /** The local holding register n (marked as read, or written). */
+  use(n: number, write: boolean): string {
+    if (!Number.isInteger(n) || n < 0 || n > 15) throw new Error(`region compiler: bad register ${String(n)}`);
+    (write ? this.written : this.read).add(n);
+    return `r${n}`;
+  }
+
+  /** Leave the region: `retired` instructions of the current block retired, the guest continues at `pc`. */
+  leave(code: string, pc: string, retired: number): string {
+    return `n += ${int(retired)}; pc = ${pc}; code = ${code}; break run;`;
+  }
+
+  /**
+   * Continue at guest address va: the block that starts there, or leave the region. Back to the head of the
+   * `case` being generated, that is a `continue` of its own loop; a block only this path reaches is generated
+   * right here, inline. So a guest loop becomes a JavaScript loop with no dispatch at all.
+   */
+  goTo(va: number, retired: number): string {
+    const i = this.index.get(va);
+    if (i === undefined) return this.leave('R_EXIT', int(va), retired);
+    const count = `n += ${int(retired)};`;
+    if (i === this.head) return `${count} continue L${int(i)};`;
+    if (this.preds[i] === 1 && !this.inline.has(i)) {
+      this.inline.add(i);
+      const body = this.block(this.plans[i]);
+      this.inline.delete(i);
+      return `${count}\n${body}`;
+    }
+    // (Every block only one path reaches is generated on that path: it must not be dispatched to.)
+    if (this.preds[i] === 1 && i !== 0) throw new Error('region compiler: a single-entry block reached twice');
+    return `${count} b = ${int(i)}; continue run;`;
+  }
+
+  source(): string {
+    // A case for the entry and for every block more than one path reaches; the others are generated inline.
+    const cases: string[] = [];
+    this.plans.forEach((plan, i) => {
+      if (i !== 0 && this.preds[i] === 1) return;
+      this.head = i;
+      this.inline.add(i);
+      cases.push(`      case ${int(i)}: L${int(i)}: for (;;) {\n${this.block(plan)}\n      }`);
+      this.inline.delete(i);
+    });
+    const regs = [...new Set([...this.read, ...this.written])].sort((a, b) => a - b);
+    return [
+      '"use strict";',
+      'const S = M.cpu, R = S.regs, F = M.fault, mmu = M.mmu, mem32 = M.mem.i32, mem8 = M.mem.u8, tPhys = mmu.phys;',
+      'const mode = S.mode, fr = mmu.fastRead[mode], fw = mmu.fastWrite[mode];',
+      regs.length ? `let ${regs.map((r) => `r${r} = R[${r}]`).join(', ')};` : '',
+      'let fa = S.fa, fb = S.fb, fk = S.fk, a = 0, x = 0, p = 0, t = 0, q = 0;',
+      'let n = 0, b = 0, pc = 0, code = R_EXIT;',
+      'run: for (;;) {',
+      '  switch (b) {',
+      ...cases,
+      '  }',
+      '}',
+      ...[...this.written].sort((a, b) => a - b).map((r) => `R[${r}] = r${r};`),
+      'S.fa = fa; S.fb = fb; S.fk = fk; S.pc = pc; X.n = n;',
+      'return code;',
+    ].join('\n');
+  }
+
+  private block(plan: BlockPlan): string {
+    const len = plan.words.length;
+    const out = [`        if (n + ${int(len)} > lim) { pc = ${int(plan.va)}; code = R_LIMIT; break run; }`];
+    let ended = false;
+    plan.words.forEach((w, k) => {
+      const def = insnByOpcode(w >>> 24);
+      if (!def) throw new Error('region compiler: planned an undefined instruction');
+      const at = (plan.va + 4 * k) | 0;
+      const e = new RegionEmit(this, def, w, at, k);
+      let code = `/* ${int(at)}: ${def.name} */ ${def.exec(e)}`;
+      // A store that went the slow way may have hit compiled code: then stop right after it.
+      if (e.stores && !e.endsControl) code += ` if (q !== 0) { q = 0; if (X.smc) { ${this.leave('R_SMC', int((at + 4) | 0), k + 1)} } }`;
+      out.push(`        ${code}`);
+      if (e.endsControl) ended = true;
+    });
+    if (!ended) {
+      const end = (plan.va + 4 * len) | 0;
+      if (plan.next === 'interp') out.push(`        ${this.leave('R_INTERP', int(end), len)}`);
+      else out.push(`        ${this.goTo(end, len)}`);
+    }
+    return out.join('\n');
+  }
+}
+
+/**
+ * Plan the region that starts at guest address `va`: its blocks, reached from the entry within the page.
+ * `word(va)` reads the instruction word at a guest address of the same page. Returns no blocks if the entry
+ * instruction itself is one the interpreter must run.
+ */
+export function planRegion(va: number, word: (va: number) => number): BlockPlan[] {
+  const page = va & ~PAGE_MASK;
+  const inPage = (a: number): boolean => (a & ~PAGE_MASK) === page;
+  const plans: BlockPlan[] = [];
+  const seen = new Set<number>();
+  const work = [va];
+  while (work.length > 0 && plans.length < MAX_REGION_BLOCKS) {
+    const start = work.shift()!;
+    if (seen.has(start)) continue;
+    seen.add(start);
+    const words: number[] = [];
+    const successors: number[] = [];
+    let next: BlockPlan['next'] = 'block';
+    let at = start;
+    for (;;) {
+      if (!inPage(at)) {
+        next = 'page-end';
+        break;
+      }
+      const w = word(at);
+      const def = insnByOpcode(w >>> 24);
+      if (!def || !directCompilable(def)) {
+        next = 'interp';
+        break;
+      }
+      words.push(w);
+      at = (at + 4) | 0;
+      if (def.endsBlock) {
+        // Direct successors in the page become blocks of the region too: the target of a direct jump, call or
+        // branch, and the fall-through of a conditional branch.
+        const target = def.imm === 'off24' ? (at + 4 * immOf(w, 'off24')) | 0 : null;
+        if (target !== null && inPage(target)) successors.push(target);
+        if (isConditional(def) && inPage(at)) successors.push(at);
+        break;
+      }
+      if (words.length >= MAX_BLOCK) {
+        successors.push(at);
+        break;
+      }
+    }
+    if (words.length === 0) {
+      if (start === va) return [];
+      continue;
+    }
+    if (next === 'block' && inPage(at) && successors.length === 0 && !insnByOpcode(words[words.length - 1] >>> 24)?.endsBlock) successors.push(at);
+    work.push(...successors);
+    plans.push({ va: start, words, next, successors });
+  }
+  return plans;
+}
+
+/** Generate the source of a planned region (the entry block first). */
+export function regionSource(plans: readonly BlockPlan[]): string {
+  return new RegionGen(plans).source();
+}
+
+/**
+ * Compiled region functions by source, shared by every machine of the process: the same guest code (the kernel,
+ * a workload run again) reuses the function V8 has already optimized, with the type feedback it gathered.
+ */
+const shared = new Map<string, RegionFn>();
+/** Bound the cache: programs that generate code without end (fuzzing) must not grow memory without end. */
+const MAX_SHARED = 20_000;
+
+/** Compile the region that starts at `va`, or null if its first instruction must be interpreted. */
+export function compileRegion(va: number, word: (va: number) => number): CompiledRegion | null {
+  const plans = planRegion(va, word);
+  if (plans.length === 0) return null;
+  const source = regionSource(plans);
+  const instructions = plans.reduce((s, b) => s + b.words.length, 0);
+  const known = shared.get(source);
+  if (known !== undefined) return { fn: known, source, va, blocks: plans.length, instructions, fresh: false };
+  const factory = new Function(
+    'R_EXIT',
+    'R_LIMIT',
+    'R_INTERP',
+    'R_FAULT',
+    'R_SMC',
+    `return function region(M, X, lim) {\n${source}\n};`,
+  );
+  const fn = factory(R_EXIT, R_LIMIT, R_INTERP, R_FAULT, R_SMC) as RegionFn;
+  if (shared.size >= MAX_SHARED) shared.clear();
+  shared.set(source, fn);
+  return { fn, source, va, blocks: plans.length, instructions, fresh: true };
+}
