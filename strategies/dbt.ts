@@ -18,7 +18,7 @@ import { ACCESS_FETCH } from '../src/hw/mmu.js';
 import { BlockCache, type Block } from '../src/translate/cache.js';
 import {
   blockLength,
-  compileBlock,
+  compilePage,
   EXIT_CALLOUT,
   EXIT_DYNAMIC,
   EXIT_FALLTHROUGH,
@@ -28,8 +28,10 @@ import {
   EXIT_TAKEN,
   EXIT_TRAP,
   MAX_BLOCK_LENGTH,
+  EXIT_LIMIT,
   type BlockContext,
-  type BlockFn,
+  type PageBlock,
+  type PageFn,
 } from '../src/translate/compile.js';
 import { loadGuestState, saveGuestState } from '../src/vmm/platform.js';
 import type { Engine, EngineOutcome, RunSpec } from './engine.js';
@@ -47,7 +49,8 @@ export const ADAPT_BACK = 8;
 export const ADAPT_AFTER = 2;
 
 export class BinaryTranslationVmm extends TrapAndEmulateVmm {
-  private readonly D: BlockContext = { n: 0, smc: false, inline: 0 };
+  private readonly D: BlockContext = { n: 0, smc: false, inline: 0, last: 0, chained: 0 };
+
   /** Guest kernel stores that hit a traced page table: translated as callouts from then on (adaptive BT). */
   private readonly calloutSites = new Set<number>();
   /** Callout sites whose last stores did not hit a traced page: after ADAPT_BACK in a row, translate them again. */
@@ -55,7 +58,7 @@ export class BinaryTranslationVmm extends TrapAndEmulateVmm {
   /** Traced-write traps per store site since it was last translated, and how many it needs to become a callout. */
   private readonly siteTraps = new Map<number, number>();
   private readonly siteThreshold = new Map<number, number>();
-  private readonly cache: BlockCache<BlockFn>;
+  private readonly cache: BlockCache<Translation>;
   private readonly chaining: boolean;
 
   constructor(spec: RunSpec) {
@@ -70,7 +73,7 @@ export class BinaryTranslationVmm extends TrapAndEmulateVmm {
     const physBit = phys.mmu.watchCode(onWrite);
     const vmBit = vm.mmu.watchCode(onWrite);
     const capacity = typeof spec.options.cacheBlocks === 'number' ? spec.options.cacheBlocks : DEFAULT_CACHE_BLOCKS;
-    this.cache = new BlockCache<BlockFn>(
+    this.cache = new BlockCache<Translation>(
       capacity,
       (frame) => {
         phys.mmu.markCode(frame, physBit);
@@ -125,10 +128,17 @@ export class BinaryTranslationVmm extends TrapAndEmulateVmm {
     this.enterGuest();
     const S = phys.cpu;
     let remaining = limit;
-    let prev: Block<BlockFn> | null = null;
+    let prev: Block<Translation> | null = null;
     let prevExit = 0;
+    /** The trace that ran last, and its entry block (a transition out of it that the model chains grows it). */
+    let ran: Trace | null = null;
+    let ranFrom: Block<Translation> | null = null;
     while (remaining > 0) {
-      let b: Block<BlockFn> | null = prev !== null && this.chaining ? cache.chained(prev, prevExit) : null;
+      let b: Block<Translation> | null = prev !== null && this.chaining ? cache.chained(prev, prevExit) : null;
+      if (b !== null && ran !== null && ranFrom !== null && samePage(prev!.va, b.va) && ranFrom.fn.trace === ran) {
+        // The model chains this transition, but the trace left here: next time, build it with this block in.
+        ranFrom.fn.trace = null;
+      }
       if (b === null) {
         b = this.lookupOrTranslate(S.pc);
         if (b === null) return; // the fetch faulted; handled
@@ -138,11 +148,18 @@ export class BinaryTranslationVmm extends TrapAndEmulateVmm {
         this.interpretUntilEvent(remaining);
         return;
       }
-      const code = b.fn(phys, vm, D);
+      // Run the block — within a trace, once it is hot: every block it is chained to in its page, in one function.
+      const t = this.runnable(b);
+      D.chained = 0;
+      const code = t.fn(phys, vm, D, 0, remaining, t.links, cache.generation + 1);
       const n = D.n;
       remaining -= n;
       vm.retire(n, MODE_SUPERVISOR);
       c.translatedInstructions += n;
+      cache.stats.chained += D.chained;
+      const last = t.blocks[D.last];
+      ran = t.blocks.length > 1 ? t : null;
+      ranFrom = b;
       if (D.smc) {
         D.smc = false;
         prev = null;
@@ -151,9 +168,12 @@ export class BinaryTranslationVmm extends TrapAndEmulateVmm {
       switch (code) {
         case EXIT_TAKEN:
         case EXIT_FALLTHROUGH:
-          prev = b;
+          prev = last;
           prevExit = code;
           continue;
+        case EXIT_LIMIT:
+          this.interpretUntilEvent(remaining);
+          return;
         case EXIT_DYNAMIC:
         case EXIT_SMC:
           prev = null;
@@ -178,8 +198,49 @@ export class BinaryTranslationVmm extends TrapAndEmulateVmm {
     this.hostTimerIfDue();
   }
 
+  /**
+   * What to run for block b. A cold block runs on its own (its one-block function comes from the process-wide
+   * cache). Once it has run TRACE_AFTER times, it gets a trace: it and every block of its page it is chained to,
+   * transitively, compiled into one function — so a hot loop of kernel code runs as a JavaScript loop. A trace
+   * is rebuilt when its page's blocks change, or (a few times) when it turns out to leave where the model chains.
+   */
+  private runnable(b: Block<Translation>): Trace {
+    const d = b.fn;
+    const { cache } = this;
+    const frame = b.pa >>> PAGE_SHIFT;
+    if (d.trace !== null) {
+      if (d.trace.version === cache.version(frame) && d.trace.epoch === cache.epoch) return d.trace;
+      // The page's blocks changed (during warm-up, new blocks are translated): wait until it is hot again.
+      d.trace = null;
+      d.runs = 0;
+    }
+    if (!this.chaining || ++d.runs < TRACE_AFTER || d.rebuilds >= MAX_TRACE_BUILDS) return (d.single ??= single(b));
+    d.rebuilds++;
+    // The blocks reachable from b over links of this generation, inside the page (b first).
+    const blocks: Block<Translation>[] = [b];
+    const index = new Map<Block<Translation>, number>([[b, 0]]);
+    for (let k = 0; k < blocks.length; k++) {
+      const x = blocks[k];
+      for (let e = 0; e < 2; e++) {
+        const to = x.links[e];
+        if (to === null || to === undefined || !to.valid || x.linkGen[e] !== cache.generation || !samePage(to.va, b.va) || index.has(to)) continue;
+        index.set(to, blocks.length);
+        blocks.push(to);
+      }
+    }
+    const links = new Int32Array(2 * blocks.length);
+    blocks.forEach((x, i) => {
+      for (let e = 0; e < 2; e++) {
+        const to = x.links[e];
+        if (to !== null && to !== undefined && to.valid && x.linkGen[e] === cache.generation && index.has(to)) links[2 * i + e] = cache.generation + 1;
+      }
+    });
+    d.trace = { fn: compilePage(blocks.map((x) => x.fn.translation)).fn, blocks, links, version: cache.version(frame), epoch: cache.epoch };
+    return d.trace;
+  }
+
   /** The block at a guest address: from the cache, or translated now. Null if fetching it faulted. */
-  private lookupOrTranslate(va: number): Block<BlockFn> | null {
+  private lookupOrTranslate(va: number): Block<Translation> | null {
     const { phys, vm, c, cache } = this;
     // The translator reads guest code through the guest's own page tables (a software walk in the VMM).
     const pa = (va & 3) === 0 ? vm.mmu.translate(va, ACCESS_FETCH, MODE_SUPERVISOR, true) : -1;
@@ -195,8 +256,12 @@ export class BinaryTranslationVmm extends TrapAndEmulateVmm {
     const room = Math.min(MAX_BLOCK_LENGTH, (4096 - (pa & PAGE_MASK)) >>> 2);
     for (let i = 0; i < room; i++) words.push(phys.mem.i32[(pa >>> 2) + i]);
     const len = blockLength(words, va);
-    const compiled = compileBlock(words.slice(0, len), va, this.calloutSites);
-    const b: Block<BlockFn> = { pa, va, length: len, fn: compiled.fn, valid: true, links: [null, null], linkGen: [-1, -1] };
+    const cut = words.slice(0, len);
+    // The callout sites inside this block, as they are now (a change of sites retranslates the block).
+    const calloutAt = new Set<number>();
+    for (let k = 0; k < len; k++) if (this.calloutSites.has((va + 4 * k) | 0)) calloutAt.add((va + 4 * k) | 0);
+    const fn: Translation = { translation: { va, words: cut, calloutAt }, single: null, trace: null, runs: 0, rebuilds: 0 };
+    const b: Block<Translation> = { pa, va, length: len, fn, valid: true, links: [null, null], linkGen: [-1, -1] };
     cache.insert(b);
     c.blocksTranslated++;
     c.instructionsTranslated += len;
@@ -300,6 +365,39 @@ export class BinaryTranslationVmm extends TrapAndEmulateVmm {
     c.cacheFlushes = cache.stats.flushes;
     return super.outcome({ cacheBlocks: cache.capacity, chaining: this.chaining, ...details });
   }
+}
+
+/** Runs a block has before it gets a trace, and how many times a block's trace may be built. */
+const TRACE_AFTER = 32;
+const MAX_TRACE_BUILDS = 6;
+
+/** What the translator keeps for a block: the translation (the model's unit) and how it is run. */
+interface Translation {
+  readonly translation: PageBlock;
+  /** The block compiled on its own, once needed. */
+  single: Trace | null;
+  /** The block and the blocks it is chained to, compiled together, once hot. */
+  trace: Trace | null;
+  runs: number;
+  rebuilds: number;
+}
+
+/** Blocks compiled into one function (src/translate/compile.ts, a page function); the entry is block 0. */
+interface Trace {
+  readonly fn: PageFn;
+  readonly blocks: readonly Block<Translation>[];
+  /** Per block and exit: cache generation + 1 when linked (see PageFn). */
+  readonly links: Int32Array;
+  /** The page's version and the cache's epoch it was built at (a trace is valid while they hold). */
+  readonly version: number;
+  readonly epoch: number;
+}
+
+const NO_LINKS = new Int32Array(2);
+
+/** A block on its own: a one-block function, never following a link itself. */
+function single(b: Block<Translation>): Trace {
+  return { fn: compilePage([b.fn.translation]).fn, blocks: [b], links: NO_LINKS, version: -1, epoch: -1 };
 }
 
 function samePage(a: number, b: number): boolean {

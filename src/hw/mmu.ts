@@ -87,6 +87,13 @@ export class Mmu {
   private readonly tlbFrame = new Int32Array(TLB_ENTRIES);
   /** The way each set replaces next (round robin). */
   private readonly victim = new Uint8Array(TLB_SETS);
+  /**
+   * Fast slots filled since the last flush: a flush clears only those. (A VMM flushes on every world switch;
+   * clearing all 64 slots and four tag arrays each time would cost more than the guest code in between.)
+   */
+  private readonly usedSlots = new Int32Array(FAST_SLOTS);
+  private readonly slotListed = new Uint8Array(FAST_SLOTS);
+  private usedCount = 0;
   /** The fast slots (a direct-mapped cache of the modeled TLB): VPN (-1 = empty), permission, frame. */
   readonly vpn = new Int32Array(FAST_SLOTS).fill(-1);
   readonly perm = new Int32Array(FAST_SLOTS);
@@ -145,9 +152,15 @@ export class Mmu {
 
   flush(): void {
     this.tlbVpn.fill(-1);
-    this.vpn.fill(-1);
+    const { usedSlots, slotListed, vpn, fastRead, fastWrite } = this;
+    for (let i = 0; i < this.usedCount; i++) {
+      const x = usedSlots[i];
+      vpn[x] = -1;
+      fastRead[0][x] = fastRead[1][x] = fastWrite[0][x] = fastWrite[1][x] = -1;
+      slotListed[x] = 0;
+    }
+    this.usedCount = 0;
     this.fetchPage = -1;
-    this.clearFast();
     this.flushes++;
   }
 
@@ -216,10 +229,11 @@ export class Mmu {
 
   /** Clear the fast tags only (e.g. after marking a frame as holding code); the modeled TLB is untouched. */
   clearFast(): void {
-    this.fastRead[0].fill(-1);
-    this.fastRead[1].fill(-1);
-    this.fastWrite[0].fill(-1);
-    this.fastWrite[1].fill(-1);
+    const { usedSlots, fastRead, fastWrite } = this;
+    for (let i = 0; i < this.usedCount; i++) {
+      const x = usedSlots[i];
+      fastRead[0][x] = fastRead[1][x] = fastWrite[0][x] = fastWrite[1][x] = -1;
+    }
   }
 
   pagingEnabled(): boolean {
@@ -304,6 +318,10 @@ export class Mmu {
 
   private setSlot(vpn: number, perm: number, frame: number): void {
     const x = vpn & FAST_MASK;
+    if (this.slotListed[x] === 0) {
+      this.slotListed[x] = 1;
+      this.usedSlots[this.usedCount++] = x;
+    }
     // Replacing a slot must drop the fast tags that belonged to the old page.
     this.fastRead[0][x] = this.fastRead[1][x] = this.fastWrite[0][x] = this.fastWrite[1][x] = -1;
     this.vpn[x] = vpn;

@@ -79,6 +79,13 @@ export function writeVirt32(m: Machine, va: number, value: number, mode: number)
   return true;
 }
 
+/** A delivery that cannot complete: bare metal shuts down (triple fault). Kept off the delivery path itself. */
+function deliveryFailed(m: Machine, vector: number, oldMode: number, retPc: number, reason: string): boolean {
+  m.cpu.mode = oldMode;
+  m.stop('triple-fault', `triple fault: could not deliver ${vectorName(vector)} (vector ${vector}) raised at pc ${hex(retPc)}: ${reason}`);
+  return false;
+}
+
 /**
  * Deliver an exception or interrupt through the guest's trap-vector table (bare metal and VMX non-root):
  *  1. choose the stack: cr4 (KSP) when coming from user mode, else the current sp;
@@ -98,25 +105,19 @@ export function deliverException(m: Machine, vector: number, code: number, addr:
   s.cr[CR_ECODE] = code;
   const frame = ((oldMode === MODE_USER ? s.cr[CR_KSP] : oldSp) - FRAME_SIZE) | 0;
   s.mode = MODE_SUPERVISOR;
-  const what = `${vectorName(vector)} (vector ${vector})`;
-  const fail = (reason: string): boolean => {
-    s.mode = oldMode;
-    m.stop('triple-fault', `triple fault: could not deliver ${what} raised at pc ${hex(retPc)}: ${reason}`);
-    return false;
-  };
   if (
     !writeVirt32(m, frame + FRAME_PC, retPc, MODE_SUPERVISOR) ||
     !writeVirt32(m, frame + FRAME_FLAGS, oldFlags, MODE_SUPERVISOR) ||
     !writeVirt32(m, frame + FRAME_MODE, oldMode, MODE_SUPERVISOR) ||
     !writeVirt32(m, frame + FRAME_SP, oldSp, MODE_SUPERVISOR)
   ) {
-    return fail(accessFailure(m, 'writing the exception frame', m.fault.addr));
+    return deliveryFailed(m, vector, oldMode, retPc, accessFailure(m, 'writing the exception frame', m.fault.addr));
   }
   const entry = (s.cr[CR_TVB] + 4 * vector) | 0;
   const handler = readVirt32(m, entry, MODE_SUPERVISOR);
-  if (handler === null) return fail(accessFailure(m, 'reading the trap-vector entry', entry));
-  if (handler === 0) return fail(`the trap-vector entry at ${hex(entry)} is zero (no handler installed)`);
-  if ((handler & 3) !== 0) return fail(`the handler address ${hex(handler)} is not 4-byte aligned`);
+  if (handler === null) return deliveryFailed(m, vector, oldMode, retPc, accessFailure(m, 'reading the trap-vector entry', entry));
+  if (handler === 0) return deliveryFailed(m, vector, oldMode, retPc, `the trap-vector entry at ${hex(entry)} is zero (no handler installed)`);
+  if ((handler & 3) !== 0) return deliveryFailed(m, vector, oldMode, retPc, `the handler address ${hex(handler)} is not 4-byte aligned`);
   R[SP] = frame;
   s.pc = handler;
   s.iflag = 0;

@@ -98,7 +98,7 @@ export class Counters {
   idleTicks = 0;
 
   /** VMM entries by kind and reason, e.g. "vm-exit" / "30 I/O instruction". */
-  readonly reasons = new Map<string, number>();
+  private readonly reasons = new Map<EntryKind, Map<string, number>>();
   /** Batched calls (paravirt): "<call>\u0000<batch size>" -> number of calls. */
   readonly batchSizes = new Map<string, number>();
 
@@ -122,8 +122,13 @@ export class Counters {
         this.hostInterrupts++;
         break;
     }
-    const key = `${kind}\u0000${reason}`;
-    this.reasons.set(key, (this.reasons.get(key) ?? 0) + 1);
+    // Two levels, so that counting an entry builds no string (a VMM counts one on every trap or exit).
+    let byReason = this.reasons.get(kind);
+    if (byReason === undefined) {
+      byReason = new Map();
+      this.reasons.set(kind, byReason);
+    }
+    byReason.set(reason, (byReason.get(reason) ?? 0) + 1);
   }
 
   /** One batched call (e.g. HC_MMU_UPDATE) carrying `size` operations. */
@@ -154,10 +159,7 @@ export class Counters {
   /** Entries by kind and reason, sorted (deterministic order). */
   reasonList(): ReasonCount[] {
     return [...this.reasons.entries()]
-      .map(([k, count]) => {
-        const [kind, reason] = k.split('\u0000');
-        return { kind: kind as EntryKind, reason, count };
-      })
+      .flatMap(([kind, byReason]) => [...byReason.entries()].map(([reason, count]) => ({ kind, reason, count })))
       .sort((a, b) => (a.kind === b.kind ? (a.reason < b.reason ? -1 : a.reason > b.reason ? 1 : 0) : ENTRY_KINDS.indexOf(a.kind) - ENTRY_KINDS.indexOf(b.kind)));
   }
 

@@ -39,6 +39,12 @@ export class BlockCache<F> {
   private count = 0;
   /** Bumped when guest mappings may have changed; links from older generations are not followed. */
   generation = 0;
+  /**
+   * Changes to each frame's blocks (a block translated or dropped there), for code built from a frame's blocks
+   * (page functions) to know it is out of date; a whole flush bumps `epoch`.
+   */
+  private readonly versions: number[] = [];
+  epoch = 0;
   readonly stats: CacheStats = { hits: 0, misses: 0, chained: 0, invalidated: 0, flushes: 0 };
 
   /**
@@ -64,9 +70,24 @@ export class BlockCache<F> {
     return b;
   }
 
+  /** How many times the blocks of a frame have changed. */
+  version(frame: number): number {
+    return this.versions[frame] ?? 0;
+  }
+
+  private changed(frame: number): void {
+    this.versions[frame] = (this.versions[frame] ?? 0) + 1;
+  }
+
+  /** The valid blocks translated from a frame, in address order. */
+  blocksOf(frame: number): Block<F>[] {
+    return (this.frames[frame] ?? []).filter((b): b is Block<F> => b !== undefined && b.valid);
+  }
+
   insert(b: Block<F>): void {
     if (this.count >= this.capacity) this.flush();
     const frame = b.pa >>> PAGE_SHIFT;
+    this.changed(frame);
     let slots = this.frames[frame];
     if (slots === undefined) {
       slots = new Array<Block<F> | undefined>(1024);
@@ -97,6 +118,7 @@ export class BlockCache<F> {
   invalidateFrame(frame: number): number {
     const slots = this.frames[frame];
     if (slots === undefined) return 0;
+    this.changed(frame);
     let n = 0;
     for (const b of slots) {
       if (b === undefined) continue;
@@ -115,6 +137,7 @@ export class BlockCache<F> {
     const frame = pa >>> PAGE_SHIFT;
     const slots = this.frames[frame];
     if (slots === undefined) return 0;
+    this.changed(frame);
     let n = 0;
     let left = 0;
     for (let i = 0; i < slots.length; i++) {
@@ -143,6 +166,7 @@ export class BlockCache<F> {
     });
     this.frames = [];
     this.count = 0;
+    this.epoch++;
     this.generation++;
     this.stats.flushes++;
   }

@@ -17,8 +17,14 @@
  *  - every other system instruction (I/O, other control registers, invlpg, hlt, iret, vmcall) ends the block
  *    with a callout: the VMM emulates it on the virtual CPU.
  *
- * A block returns an exit code (EXIT_*), leaving in D.n how many guest instructions it retired and in P.cpu.pc
- * where the guest continues (for a fault or callout: the instruction that caused it).
+ * Blocks are the translator's unit — the model: what is translated, cached, chained and counted is a block
+ * (strategies/dbt.ts). What runs is a *page function*: the translated blocks of one page compiled together into
+ * one JavaScript function, the guest's registers and flags in locals, a `switch` over its blocks inside one
+ * loop. A block exit to a successor in the same page that the model has linked (chained) continues inside the
+ * function, with no return to the VMM — so a loop of translated kernel code runs as a JavaScript loop — and
+ * every other exit leaves it. A page function returns an exit code (EXIT_*), leaving in D.n how many guest
+ * instructions it retired, in D.last the block it left from, in D.chained how many chained transitions it made,
+ * and in P.cpu.pc where the guest continues (for a fault or callout: the instruction that caused it).
  */
 import { CR_TPR, FLAGS_CONDITION_MASK, IF_SHIFT, PAGE_MASK, PAGE_SHIFT, SP, VEC_ALIGNMENT, VEC_INVALID_OPCODE } from '../isa/arch.js';
 import { immOf } from '../isa/encoding.js';
@@ -38,20 +44,34 @@ export const EXIT_CALLOUT = 5;
 export const EXIT_IRQ = 6;
 /** A store hit a frame holding translated code: the rest of this block may be stale. */
 export const EXIT_SMC = 7;
+/** The next block does not fit in the instructions left before the next device event. */
+export const EXIT_LIMIT = 8;
 
-export const EXIT_NAMES = ['taken', 'fallthrough', 'dynamic', 'fault', 'trap', 'callout', 'irq', 'smc'] as const;
+export const EXIT_NAMES = ['taken', 'fallthrough', 'dynamic', 'fault', 'trap', 'callout', 'irq', 'smc', 'limit'] as const;
 
 /** Scratch shared between the VMM and its translated code. */
 export interface BlockContext {
-  /** Guest instructions the last block retired. */
+  /** Guest instructions the last run retired. */
   n: number;
   /** Set by the VMM when a store invalidated translated code. */
   smc: boolean;
   /** Sensitive instructions emulated inline (a counter). */
   inline: number;
+  /** The page function's block the last run left from (its index). */
+  last: number;
+  /** Chained transitions made inside the last run. */
+  chained: number;
 }
 
+/** One block run on its own (tests, tools): the block, then back to the caller at its first exit. */
 export type BlockFn = (P: Machine, V: Machine, D: BlockContext) => number;
+
+/**
+ * A page function: starting at block `start`, run blocks until an exit leaves the function or the next block
+ * does not fit in `lim` instructions. `LK[2 * i + e]` is `G` when exit e (taken 0, fall-through 1) of block i is
+ * linked to its successor in this page (the model's chaining; 0 or a stale generation otherwise).
+ */
+export type PageFn = (P: Machine, V: Machine, D: BlockContext, start: number, lim: number, LK: Int32Array, G: number) => number;
 
 export interface CompiledBlock {
   fn: BlockFn;
@@ -70,7 +90,7 @@ function int(n: number): string {
 
 function reg(n: number): string {
   if (!Number.isInteger(n) || n < 0 || n > 15) throw new Error(`block compiler: bad register ${String(n)}`);
-  return `R[${n}]`;
+  return `r${n}`;
 }
 
 const FIELD_SHIFT: Record<RegField, number> = { rd: 20, rs: 16, rt: 12 };
@@ -86,14 +106,22 @@ export function blockLength(words: readonly number[], va: number): number {
   return n;
 }
 
-/** A block exit: write the lazy flags back, record where the guest continues and how many retired, return. */
-function blockExit(code: number, pc: string, retired: number): string {
-  return `{ S.fa = fa; S.fb = fb; S.fk = fk; S.pc = ${pc}; D.n = ${int(retired)}; return ${int(code)}; }`;
+/** Leave the page function: `retired` instructions of the current block retired, the guest continues at `pc`. */
+function leave(code: number, pc: string, retired: number): string {
+  return `{ n += ${int(retired)}; pc = ${pc}; code = ${int(code)}; break run; }`;
+}
+
+/**
+ * A continuation at a constant address (a direct jump, a branch, falling through). Written as a marker that
+ * the page assembler resolves once it knows which blocks the page holds: \u0001code,va,retired\u0001.
+ */
+function goTo(code: number, va: number, retired: number): string {
+  return `\u0001${int(code)},${int(va)},${int(retired)}\u0001`;
 }
 
 /** Emits one instruction of a block: fields are constants of this instruction word. */
 class BlockEmit implements Emit {
-  /** The instruction ended control flow (every path returns). */
+  /** The instruction ended control flow (every path leaves). */
   endsControl = false;
   /** The instruction stores to memory (so it may have hit translated code). */
   stores = false;
@@ -110,12 +138,8 @@ class BlockEmit implements Emit {
     return (this.word >>> FIELD_SHIFT[f]) & 15;
   }
 
-  exit(code: number, pc: string, retired: number): string {
-    return blockExit(code, pc, retired);
-  }
-
   private faultExit(): string {
-    return this.exit(EXIT_FAULT, int(this.va), this.k);
+    return leave(EXIT_FAULT, int(this.va), this.k);
   }
 
   r(f: RegField): string {
@@ -134,15 +158,19 @@ class BlockEmit implements Emit {
   get target(): string {
     return int((this.va + 4 + 4 * immOf(this.word, 'off24')) | 0);
   }
+  /** After a store that may have hit translated code, leave instead of continuing: the page may be stale. */
+  private smcGuard(pc: string): string {
+    return this.stores ? `if (q !== 0) { q = 0; if (D.smc) ${leave(EXIT_SMC, pc, this.k + 1)} } ` : '';
+  }
   jump(expr: string): string {
     this.endsControl = true;
-    if (expr === this.target) return this.exit(EXIT_TAKEN, expr, this.k + 1);
-    // An indirect jump: compute the target before writing anything back.
-    return `t = ${expr}; ${this.exit(EXIT_DYNAMIC, 't', this.k + 1)}`;
+    if (expr === this.target) return `${this.smcGuard(expr)}${goTo(EXIT_TAKEN, Number(expr), this.k + 1)}`;
+    // An indirect jump: compute the target before anything else.
+    return `t = ${expr}; ${leave(EXIT_DYNAMIC, 't', this.k + 1)}`;
   }
   branch(c: Cond): string {
     this.endsControl = true;
-    return `if (${condExpr(c)}) ${this.exit(EXIT_TAKEN, this.target, this.k + 1)} ${this.exit(EXIT_FALLTHROUGH, this.next, this.k + 1)}`;
+    return `if (${condExpr(c)}) { ${goTo(EXIT_TAKEN, Number(this.target), this.k + 1)} } ${goTo(EXIT_FALLTHROUGH, (this.va + 4) | 0, this.k + 1)}`;
   }
   compare(a: string, b: string): string {
     return `fa = ${a}; fb = ${b}; fk = 0;`;
@@ -158,10 +186,11 @@ class BlockEmit implements Emit {
   readonly mode = '0';
   setIF(expr: string, shadow = false): string {
     if (expr === '0') return 'V.cpu.iflag = 0;';
-    const irq = `if (V.cpu.iflag !== 0 && V.irqPending !== 0) ${this.exit(EXIT_IRQ, this.next, this.k + 1)}`;
+    const irq = `if (V.cpu.iflag !== 0 && V.irqPending !== 0) ${leave(EXIT_IRQ, this.next, this.k + 1)}`;
     if (shadow) {
-      // The virtual clock has not counted this block yet: the shadow ends after the next instruction.
-      return `if (V.cpu.iflag === 0) { V.cpu.iflag = 1; V.shadowEnd = V.clock + ${int(this.k + 2)}; } ${irq}`;
+      // The virtual clock has not counted this run yet (n instructions before this block, k in it): the shadow
+      // ends after the next instruction.
+      return `if (V.cpu.iflag === 0) { V.cpu.iflag = 1; V.shadowEnd = V.clock + n + ${int(this.k + 2)}; } ${irq}`;
     }
     return `V.cpu.iflag = (${expr}) & 1; ${irq}`;
   }
@@ -186,10 +215,10 @@ class BlockEmit implements Emit {
     );
   }
   push(value: string): string {
-    return `${this.store(4, `(R[${SP}] - 4) | 0`, value)} R[${SP}] = a;`;
+    return `${this.store(4, `(${reg(SP)} - 4) | 0`, value)} ${reg(SP)} = a;`;
   }
   pop(dest: RegField | 't'): string {
-    const load = `${this.translate(`R[${SP}]`, 'fr', ACCESS_READ, true, false)}t = mem32[p >>> 2]; R[${SP}] = (a + 4) | 0;`;
+    const load = `${this.translate(reg(SP), 'fr', ACCESS_READ, true, false)}t = mem32[p >>> 2]; ${reg(SP)} = (a + 4) | 0;`;
     return dest === 't' ? load : `${load} ${this.set(dest, 't')}`;
   }
   fault(vector: number, errorCode = '0'): string {
@@ -197,19 +226,19 @@ class BlockEmit implements Emit {
   }
   trap(vector: number): string {
     this.endsControl = true;
-    return `F.set(${int(vector)}, 0, 0); ${this.exit(EXIT_TRAP, this.next, this.k + 1)}`;
+    return `F.set(${int(vector)}, 0, 0); ${leave(EXIT_TRAP, this.next, this.k + 1)}`;
   }
   system(op: SystemOp): string {
     this.endsControl = true;
     // The task-priority register is emulated inline, through the machine's own control-register code.
     if (op === 'mtcr' && this.field('rd') === CR_TPR) {
-      return `if (V.writeCr(${CR_TPR}, ${this.r('rs')})) ${this.exit(EXIT_IRQ, this.next, this.k + 1)} ${this.exit(EXIT_FALLTHROUGH, this.next, this.k + 1)}`;
+      return `if (V.writeCr(${CR_TPR}, ${this.r('rs')})) ${leave(EXIT_IRQ, this.next, this.k + 1)} ${goTo(EXIT_FALLTHROUGH, (this.va + 4) | 0, this.k + 1)}`;
     }
     if (op === 'mfcr' && this.field('rs') === CR_TPR) {
-      return `${this.set('rd', `V.readCr(${CR_TPR})`)} ${this.exit(EXIT_FALLTHROUGH, this.next, this.k + 1)}`;
+      return `${this.set('rd', `V.readCr(${CR_TPR})`)} ${goTo(EXIT_FALLTHROUGH, (this.va + 4) | 0, this.k + 1)}`;
     }
     // Everything else: leave the block before the instruction; the VMM emulates it (a callout).
-    return this.exit(EXIT_CALLOUT, int(this.va), this.k);
+    return leave(EXIT_CALLOUT, int(this.va), this.k);
   }
 }
 
@@ -221,25 +250,35 @@ export function isInlineSensitive(def: InsnDef, word: number): boolean {
   return def.privileged !== 'always' || def.name === 'cli' || def.name === 'sti';
 }
 
+/** One translated block, as the page assembler needs it. */
+export interface PageBlock {
+  readonly va: number;
+  /** Its instruction words (already cut with blockLength). */
+  readonly words: readonly number[];
+  /** Addresses translated as callouts (adaptive translation), as when the block was translated. */
+  readonly calloutAt?: ReadonlySet<number>;
+}
+
 /**
- * Generate the source of a block from its instruction words (already cut with blockLength). Instructions at
- * `calloutAt` addresses are not translated: the block ends with a callout before them (adaptive translation of
- * stores that keep hitting traced page tables, Adams & Agesen).
+ * The code of one block, with continuations still as markers. Instructions at `calloutAt` addresses are not
+ * translated: the block ends with a callout before them (adaptive translation of stores that keep hitting
+ * traced page tables, Adams & Agesen).
  */
-export function blockSource(words: readonly number[], va: number, calloutAt?: ReadonlySet<number>): string {
-  const parts: string[] = [];
+function blockCode(b: PageBlock): string {
+  const { words, va, calloutAt } = b;
+  const parts = [`if (n + ${int(words.length)} > lim) { pc = ${int(va)}; code = ${int(EXIT_LIMIT)}; break run; }`];
   let ended = false;
   words.forEach((w, k) => {
     if (ended) return;
     const at = (va + 4 * k) | 0;
     if (calloutAt?.has(at)) {
-      parts.push(`/* ${int(at)}: callout */ ${blockExit(EXIT_CALLOUT, int(at), k)}`);
+      parts.push(`/* ${int(at)}: callout */ ${leave(EXIT_CALLOUT, int(at), k)}`);
       ended = true;
       return;
     }
     const def = insnByOpcode(w >>> 24);
     if (!def) {
-      parts.push(`/* ${int(at)}: undefined */ F.set(${VEC_INVALID_OPCODE}, 0, 0); ${blockExit(EXIT_FAULT, int(at), k)}`);
+      parts.push(`/* ${int(at)}: undefined */ F.set(${VEC_INVALID_OPCODE}, 0, 0); ${leave(EXIT_FAULT, int(at), k)}`);
       ended = true;
       return;
     }
@@ -248,26 +287,73 @@ export function blockSource(words: readonly number[], va: number, calloutAt?: Re
     let code = `/* ${int(at)}: ${def.name} */ ${inline}${def.exec(e)}`;
     if (e.stores && !e.endsControl) {
       // A store that went the slow way may have hit translated code: then stop after this instruction.
-      code += ` if (q !== 0) { q = 0; if (D.smc) ${e.exit(EXIT_SMC, int((at + 4) | 0), k + 1)} }`;
+      code += ` if (q !== 0) { q = 0; if (D.smc) ${leave(EXIT_SMC, int((at + 4) | 0), k + 1)} }`;
     }
     parts.push(code);
     if (e.endsControl) ended = true;
   });
-  if (!ended) {
-    const end = (va + 4 * words.length) | 0;
-    parts.push(blockExit(EXIT_FALLTHROUGH, int(end), words.length));
-  }
+  if (!ended) parts.push(goTo(EXIT_FALLTHROUGH, (va + 4 * words.length) | 0, words.length));
+  return parts.join('\n');
+}
+
+/**
+ * The source of a page function holding `blocks` (translated blocks of one page). A continuation to a block of
+ * the page, on an exit the model has linked, stays in the function (counted in D.chained); any other leaves it.
+ */
+export function pageSource(blocks: readonly PageBlock[]): string {
+  const index = new Map(blocks.map((b, i) => [b.va, i]));
+  const cases = blocks.map((b, i) => {
+    const code = blockCode(b).replace(/\u0001(\d+),(-?\d+),(\d+)\u0001/g, (_m, c: string, v: string, r: string) => {
+      const exit = Number(c);
+      const to = index.get(Number(v));
+      // (Only with instructions left: the VMM chains to a block only when it goes on running.)
+      const stay = to === undefined ? '' : `if (LK[${int(2 * i + exit)}] === G && n < lim) { D.chained++; b = ${int(to)}; continue run; } `;
+      return `{ n += ${int(Number(r))}; ${stay}pc = ${int(Number(v))}; code = ${int(exit)}; break run; }`;
+    });
+    return `case ${int(i)}: { cur = ${int(i)};\n${code}\n}`;
+  });
   return [
     '"use strict";',
     'const S = P.cpu, R = S.regs, F = P.fault, mmu = P.mmu, mem32 = P.mem.i32, mem8 = P.mem.u8, tPhys = mmu.phys;',
     'const fr = mmu.fastRead[1], fw = mmu.fastWrite[1];',
+    'let r0 = R[0], r1 = R[1], r2 = R[2], r3 = R[3], r4 = R[4], r5 = R[5], r6 = R[6], r7 = R[7], r8 = R[8], r9 = R[9], r10 = R[10], r11 = R[11], r12 = R[12], r13 = R[13], r14 = R[14], r15 = R[15];',
     'let fa = S.fa, fb = S.fb, fk = S.fk, a = 0, x = 0, p = 0, t = 0, q = 0;',
-    ...parts,
+    'let n = 0, b = start, cur = start, pc = 0, code = 0;',
+    'run: for (;;) { switch (b) {',
+    ...cases,
+    '} }',
+    'R[0] = r0; R[1] = r1; R[2] = r2; R[3] = r3; R[4] = r4; R[5] = r5; R[6] = r6; R[7] = r7; R[8] = r8; R[9] = r9; R[10] = r10; R[11] = r11; R[12] = r12; R[13] = r13; R[14] = r14; R[15] = r15;',
+    'S.fa = fa; S.fb = fb; S.fk = fk; S.pc = pc; D.n = n; D.last = cur;',
+    'return code;',
   ].join('\n');
 }
 
+/** Page functions by source, shared by every VMM of the process (V8 keeps what it learned about them). */
+const shared = new Map<string, PageFn>();
+const MAX_SHARED = 20_000;
+
+export function compilePage(blocks: readonly PageBlock[]): { fn: PageFn; source: string } {
+  const source = pageSource(blocks);
+  let fn = shared.get(source);
+  if (fn === undefined) {
+    const factory = new Function('conditionFlags', `return function page(P, V, D, start, lim, LK, G) {\n${source}\n};`);
+    fn = factory(conditionFlags) as PageFn;
+    if (shared.size >= MAX_SHARED) shared.clear();
+    shared.set(source, fn);
+  }
+  return { fn, source };
+}
+
+/** The source of one block compiled on its own (a page function of one block, no links): for tests and tools. */
+export function blockSource(words: readonly number[], va: number, calloutAt?: ReadonlySet<number>): string {
+  return pageSource([{ va, words, calloutAt }]);
+}
+
+const NO_LINKS = new Int32Array(2);
+
+/** One block compiled on its own: runs the block and returns its exit code (D.n: instructions retired). */
 export function compileBlock(words: readonly number[], va: number, calloutAt?: ReadonlySet<number>): CompiledBlock {
-  const source = blockSource(words, va, calloutAt);
-  const factory = new Function('conditionFlags', `return function block(P, V, D) {\n${source}\n};`);
-  return { fn: factory(conditionFlags) as BlockFn, source, length: words.length };
+  const page = compilePage([{ va, words, calloutAt }]);
+  const fn: BlockFn = (P, V, D) => page.fn(P, V, D, 0, Infinity, NO_LINKS, 1);
+  return { fn, source: page.source, length: words.length };
 }

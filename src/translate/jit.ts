@@ -16,7 +16,7 @@
 import { PAGE_MASK, PAGE_SHIFT } from '../isa/arch.js';
 import { EXEC_EVENT, EXEC_LIMIT, interpreterFor, type ExecFn } from '../hw/interp.js';
 import type { Machine } from '../hw/machine.js';
-import { compileRegion, R_EXIT, R_FAULT, R_INTERP, R_SMC, type CompiledRegion, type RegionContext } from './region.js';
+import { compileRegion, R_EXIT, R_FAULT, R_INTERP, R_REPLAN, R_SMC, type CompiledRegion, type RegionContext } from './region.js';
 
 /** Guest instructions the interpreter runs at a time while the code is cold. */
 const CHUNK = 48;
@@ -62,7 +62,7 @@ export class Jit {
     this.heat.delete(key);
     const mem = this.m.mem.i32;
     const delta = (pa - va) | 0;
-    const region = compileRegion(va, (a) => mem[((a + delta) | 0) >>> 2]);
+    const region = compileRegion(va, (a) => mem[((a + delta) | 0) >>> 2], this.m.isa);
     if (region === null) {
       this.heat.set(key, -(1 << 30)); // its first instruction is for the interpreter: do not try again soon
       return undefined;
@@ -140,6 +140,7 @@ export const compiledExec: ExecFn = (M, limit) => {
       ic += n;
       if (n > 0) M.retire(n, S.mode);
       if (code === R_EXIT || code === R_SMC) continue;
+      if (code === R_REPLAN) break;
       if (code === R_FAULT) {
         // As the interpreter does: deliver (or route) the exception; the code page's translation is dropped.
         mmu.fetchPage = -1;

@@ -13,20 +13,23 @@
  * it. The emitter splices into the source only integers it decoded — checked by `int()` — and text from the
  * table, so guest input can never make it generate anything else.
  *
- * The policy here is *direct execution*: the region computes exactly what the interpreter would, and it leaves
- * to the interpreter every instruction that is privileged, sensitive, traps or goes through a system operation
- * (the region ends before it; those are rare, and the interpreter already does all of their accounting). So a
- * compiled region is an implementation detail of the hardware model: retired counts, faults, TLB traffic and
- * the exact instruction at which a timer interrupt arrives are the interpreter's (test/hw/compiled.test.ts).
+ * The policy here is *direct execution*: the region computes exactly what the interpreter would — privilege
+ * checks, the counts of sensitive instructions, the fidelity oracle's hook, re-planning when an instruction
+ * unmasks a pending interrupt — and leaves to the interpreter only the instructions that trap, go through a
+ * system operation (I/O, control registers, hlt, iret, invlpg) or open an interrupt shadow (sti): the region
+ * ends before them. So a compiled region is an implementation detail of the hardware model: retired counts,
+ * faults, TLB traffic and the exact instruction at which a timer interrupt arrives are the interpreter's
+ * (test/hw/compiled.test.ts).
  *
  * Contract of a region function `fn(M, X, lim)`: runs at most `lim` guest instructions on M (never a block
  * that would not fit: it returns R_LIMIT first), leaves the CPU state written back in M.cpu (pc where the guest
  * continues), the number of instructions it retired in X.n (the caller accounts them with M.retire), and
  * returns an R_* code.
  */
-import { PAGE_MASK, PAGE_SHIFT, SP, VEC_ALIGNMENT } from '../isa/arch.js';
+import { FLAGS_CONDITION_MASK, IF_SHIFT, PAGE_MASK, PAGE_SHIFT, SP, VEC_ALIGNMENT, VEC_PRIVILEGE, type IsaVariant } from '../isa/arch.js';
 import { immOf } from '../isa/encoding.js';
-import { insnByOpcode, type Cond, type Emit, type InsnDef, type RegField } from '../isa/table.js';
+import { insnByOpcode, isPrivileged, type Cond, type Emit, type InsnDef, type RegField } from '../isa/table.js';
+import { conditionFlags } from '../hw/cpu.js';
 import { condExpr } from '../hw/interp.js';
 import type { Machine } from '../hw/machine.js';
 import { ACCESS_READ, ACCESS_WRITE, FAST_MASK } from '../hw/mmu.js';
@@ -41,6 +44,8 @@ export const R_INTERP = 2;
 export const R_FAULT = 3;
 /** A store went to a frame holding compiled code: the region may be stale (cpu.pc: the next instruction). */
 export const R_SMC = 4;
+/** An instruction set IF with an interrupt pending: the run loop must look (cpu.pc: the next instruction). */
+export const R_REPLAN = 5;
 
 /** Scratch shared by the executor and its regions. */
 export interface RegionContext {
@@ -75,9 +80,45 @@ function int(n: number): string {
 
 const FIELD_SHIFT: Record<RegField, number> = { rd: 20, rs: 16, rt: 12 };
 
+/** What an instruction's semantics do, found by running its `exec` with a recording emitter. */
+interface Shape {
+  /** Transfers control (jump or branch), and conditionally (branch). */
+  readonly control: boolean;
+  readonly conditional: boolean;
+  /** Goes through a system operation, or sets IF with an interrupt shadow (sti). */
+  readonly system: boolean;
+  readonly shadow: boolean;
+}
+
+const shapes = new Map<number, Shape>();
+
+function shapeOf(def: InsnDef): Shape {
+  let shape = shapes.get(def.opcode);
+  if (shape === undefined) {
+    const seen = { control: false, conditional: false, system: false, shadow: false };
+    const probe = new Proxy({} as Emit, {
+      get(_t, prop) {
+        if (prop === 'imm' || prop === 'next' || prop === 'target' || prop === 'mode') return '0';
+        return (...args: unknown[]) => {
+          if (prop === 'jump') seen.control = true;
+          if (prop === 'branch') seen.control = seen.conditional = true;
+          if (prop === 'system') seen.system = true;
+          if (prop === 'setIF' && args[1] === true) seen.shadow = true;
+          return '';
+        };
+      },
+    });
+    def.exec(probe);
+    shape = seen;
+    shapes.set(def.opcode, shape);
+  }
+  return shape;
+}
+
 /** Can the direct-execution policy compile this instruction, or must the interpreter run it? */
 export function directCompilable(def: InsnDef): boolean {
-  return def.privileged === 'never' && !def.sensitive && !def.traps;
+  const s = shapeOf(def);
+  return !def.traps && !s.system && !s.shadow;
 }
 
 /** Thrown by emitter operations the direct policy never compiles (they would be a bug in directCompilable). */
@@ -99,6 +140,8 @@ interface BlockPlan {
 class RegionEmit implements Emit {
   endsControl = false;
   stores = false;
+  /** The instruction may set IF: after it, re-plan if an interrupt is pending. */
+  setsIF = false;
 
   constructor(
     private readonly g: RegionGen,
@@ -150,19 +193,21 @@ class RegionEmit implements Emit {
     return `fa = ${a}; fb = ${b}; fk = 0;`;
   }
   flags(): string {
-    return notCompiled('reading FLAGS');
+    return `(conditionFlags(fa, fb, fk) | (S.iflag << ${IF_SHIFT}))`;
   }
-  setConditionFlags(): string {
-    return notCompiled('writing FLAGS');
+  setConditionFlags(expr: string): string {
+    return `fa = (${expr}) & ${FLAGS_CONDITION_MASK}; fb = 0; fk = 1;`;
   }
-  get mode(): string {
-    return notCompiled('reading the mode');
+  readonly mode = 'mode';
+  setIF(expr: string, shadow = false): string {
+    if (shadow) return notCompiled('an interrupt shadow');
+    if (expr === '0') return 'S.iflag = 0;';
+    this.setsIF = true;
+    return `S.iflag = (${expr}) & 1;`;
   }
-  setIF(): string {
-    return notCompiled('writing IF');
-  }
-  audit(): string {
-    return notCompiled('a sensitive instruction');
+  audit(detail: string): string {
+    // The fidelity oracle's hook, with the instructions retired before this one that are not yet accounted.
+    return `M.audit(${int(this.va)}, ${int(this.def.opcode)}, ${detail}, n + ${int(this.k)});`;
   }
   private faultExit(): string {
     return this.g.leave('R_FAULT', int(this.va), this.k);
@@ -202,27 +247,6 @@ class RegionEmit implements Emit {
   }
 }
 
-const conditional = new Map<number, boolean>();
-
-/** Does the instruction branch conditionally (so execution may also fall through)? Probed from its semantics. */
-function isConditional(def: InsnDef): boolean {
-  let c = conditional.get(def.opcode);
-  if (c === undefined) {
-    let branches = false;
-    const probe = new Proxy({} as Emit, {
-      get(_t, prop) {
-        if (prop === 'branch') return () => ((branches = true), '');
-        if (prop === 'imm' || prop === 'next' || prop === 'target' || prop === 'mode') return '0';
-        return () => '';
-      },
-    });
-    def.exec(probe);
-    c = branches;
-    conditional.set(def.opcode, c);
-  }
-  return c;
-}
-
 /** Source generation for one region. */
 class RegionGen {
   private readonly read = new Set<number>();
@@ -235,7 +259,10 @@ class RegionGen {
   private head = 0;
   private readonly inline = new Set<number>();
 
-  constructor(readonly plans: readonly BlockPlan[]) {
+  constructor(
+    readonly plans: readonly BlockPlan[],
+    private readonly variant: IsaVariant,
+  ) {
     plans.forEach((b, i) => this.index.set(b.va, i));
     this.preds = plans.map((_, i) => (i === 0 ? 1 : 0));
     for (const b of plans) for (const s of b.successors) {
@@ -291,7 +318,7 @@ class RegionGen {
     return [
       '"use strict";',
       'const S = M.cpu, R = S.regs, F = M.fault, mmu = M.mmu, mem32 = M.mem.i32, mem8 = M.mem.u8, tPhys = mmu.phys;',
-      'const mode = S.mode, fr = mmu.fastRead[mode], fw = mmu.fastWrite[mode];',
+      'const mode = S.mode, fr = mmu.fastRead[mode], fw = mmu.fastWrite[mode], SC = M.sensitiveCounts;',
       regs.length ? `let ${regs.map((r) => `r${r} = R[${r}]`).join(', ')};` : '',
       'let fa = S.fa, fb = S.fb, fk = S.fk, a = 0, x = 0, p = 0, t = 0, q = 0;',
       'let n = 0, b = 0, pc = 0, code = R_EXIT;',
@@ -315,9 +342,16 @@ class RegionGen {
       if (!def) throw new Error('region compiler: planned an undefined instruction');
       const at = (plan.va + 4 * k) | 0;
       const e = new RegionEmit(this, def, w, at, k);
-      let code = `/* ${int(at)}: ${def.name} */ ${def.exec(e)}`;
+      // As the interpreter: the privilege check, then the count of a sensitive instruction the CPU executed.
+      const priv = isPrivileged(def, this.variant)
+        ? `if (mode !== 0) { F.set(${int(VEC_PRIVILEGE)}, 0, 0); ${this.leave('R_FAULT', int(at), k)} } `
+        : '';
+      const counted = def.sensitive ? `SC[${int(def.opcode)}]++; ` : '';
+      let code = `/* ${int(at)}: ${def.name} */ ${priv}${counted}${def.exec(e)}`;
       // A store that went the slow way may have hit compiled code: then stop right after it.
       if (e.stores && !e.endsControl) code += ` if (q !== 0) { q = 0; if (X.smc) { ${this.leave('R_SMC', int((at + 4) | 0), k + 1)} } }`;
+      // Interrupts just unmasked with one pending: the run loop delivers it before the next instruction.
+      if (e.setsIF) code += ` if (S.iflag !== 0 && M.irqPending !== 0) { ${this.leave('R_REPLAN', int((at + 4) | 0), k + 1)} }`;
       out.push(`        ${code}`);
       if (e.endsControl) ended = true;
     });
@@ -364,10 +398,12 @@ export function planRegion(va: number, word: (va: number) => number): BlockPlan[
       at = (at + 4) | 0;
       if (def.endsBlock) {
         // Direct successors in the page become blocks of the region too: the target of a direct jump, call or
-        // branch, and the fall-through of a conditional branch.
-        const target = def.imm === 'off24' ? (at + 4 * immOf(w, 'off24')) | 0 : null;
+        // branch, and the fall-through of a conditional branch or of an instruction that does not transfer
+        // control (popf ends a translator's block, but execution simply goes on).
+        const shape = shapeOf(def);
+        const target = shape.control && def.imm === 'off24' ? (at + 4 * immOf(w, 'off24')) | 0 : null;
         if (target !== null && inPage(target)) successors.push(target);
-        if (isConditional(def) && inPage(at)) successors.push(at);
+        if ((shape.conditional || !shape.control) && inPage(at)) successors.push(at);
         break;
       }
       if (words.length >= MAX_BLOCK) {
@@ -387,8 +423,8 @@ export function planRegion(va: number, word: (va: number) => number): BlockPlan[
 }
 
 /** Generate the source of a planned region (the entry block first). */
-export function regionSource(plans: readonly BlockPlan[]): string {
-  return new RegionGen(plans).source();
+export function regionSource(plans: readonly BlockPlan[], variant: IsaVariant): string {
+  return new RegionGen(plans, variant).source();
 }
 
 /**
@@ -400,22 +436,24 @@ const shared = new Map<string, RegionFn>();
 const MAX_SHARED = 20_000;
 
 /** Compile the region that starts at `va`, or null if its first instruction must be interpreted. */
-export function compileRegion(va: number, word: (va: number) => number): CompiledRegion | null {
+export function compileRegion(va: number, word: (va: number) => number, variant: IsaVariant = 'default'): CompiledRegion | null {
   const plans = planRegion(va, word);
   if (plans.length === 0) return null;
-  const source = regionSource(plans);
+  const source = regionSource(plans, variant);
   const instructions = plans.reduce((s, b) => s + b.words.length, 0);
   const known = shared.get(source);
   if (known !== undefined) return { fn: known, source, va, blocks: plans.length, instructions, fresh: false };
   const factory = new Function(
+    'conditionFlags',
     'R_EXIT',
     'R_LIMIT',
     'R_INTERP',
     'R_FAULT',
     'R_SMC',
+    'R_REPLAN',
     `return function region(M, X, lim) {\n${source}\n};`,
   );
-  const fn = factory(R_EXIT, R_LIMIT, R_INTERP, R_FAULT, R_SMC) as RegionFn;
+  const fn = factory(conditionFlags, R_EXIT, R_LIMIT, R_INTERP, R_FAULT, R_SMC, R_REPLAN) as RegionFn;
   if (shared.size >= MAX_SHARED) shared.clear();
   shared.set(source, fn);
   return { fn, source, va, blocks: plans.length, instructions, fresh: true };

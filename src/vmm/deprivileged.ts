@@ -19,6 +19,19 @@ import type { EngineOutcome, RunSpec, TraceSink } from '../../strategies/engine.
 import { SilentFailureRecorder } from './oracle.js';
 import { GuestPlatform, loadGuestState, saveGuestState } from './platform.js';
 
+
+/** The mnemonic the disassembler shows for an instruction word (cached: traps ask for it on every entry). */
+const mnemonics = new Map<number, string>();
+function mnemonicOf(word: number): string {
+  let m = mnemonics.get(word);
+  if (m === undefined) {
+    m = disassemble(word, 0).split(' ')[0];
+    if (mnemonics.size > 100_000) mnemonics.clear();
+    mnemonics.set(word, m);
+  }
+  return m;
+}
+
 export abstract class DeprivilegedVmm {
   readonly p: GuestPlatform;
   readonly c = new Counters();
@@ -213,7 +226,7 @@ export abstract class DeprivilegedVmm {
   /** The reason to report for a trap on an instruction: its mnemonic when the VMM emulates it. */
   protected trapReason(vector: number, pc: number): string {
     const w = this.guestWord(pc);
-    const name = w === null ? undefined : disassemble(w, pc).split(' ')[0];
+    const name = w === null ? undefined : mnemonicOf(w);
     return name && !name.startsWith('.') ? name : vectorName(vector);
   }
 

@@ -149,7 +149,20 @@ const DEVICE_PORTS: readonly number[] = [
 const hex = (v: number): string => `0x${(v >>> 0).toString(16)}`;
 
 /** The exit reason as counters and traces show it: "30 I/O instruction", "0 exception (14 page fault)". */
+const exitLabels = new Map<number, string>();
+
 export function exitLabel(reason: number, vector = -1): string {
+  // Cached: every exit is counted under its label, and building the string each time would dominate.
+  const key = reason * 512 + vector;
+  let label = exitLabels.get(key);
+  if (label === undefined) {
+    label = makeExitLabel(reason, vector);
+    exitLabels.set(key, label);
+  }
+  return label;
+}
+
+function makeExitLabel(reason: number, vector: number): string {
   const name = EXIT_REASON_NAMES[reason] ?? 'unknown';
   if (reason === EXIT_EXCEPTION_OR_NMI) return `${reason} ${name} (${vector} ${vectorName(vector).replace(/-/g, ' ')})`;
   return `${reason} ${name}`;
@@ -252,6 +265,14 @@ export class VtxVmm {
         }
       }
       if (vm.retired >= this.budget) {
+        // Bare metal delivers what is due before it stops at the budget — an event whose delivery an exit cut
+        // short, an interrupt the guest can take now — so for the state after exactly `budget` instructions to
+        // be the same, enter once more with no time to run: the hardware delivers the event at VM entry.
+        this.prepareEntry();
+        if (this.eventQueued) {
+          this.enterGuest(0);
+          continue;
+        }
         this.inspect();
         vm.planLimit(this.budget); // stops the virtual machine with its budget message
         break;

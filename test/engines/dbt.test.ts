@@ -54,9 +54,9 @@ describe('dbt', () => {
   it('the generated code of a block splices only decoded integers (golden)', () => {
     const words = [word('addi', { rd: 1, rs: 2, imm: -5 }), word('out', { rs: 1, imm: 0x10 })];
     const src = blockSource(words, 0x3000);
-    expect(src).toContain('/* 12288: addi */ R[1] = (R[2] + -5) | 0;');
+    expect(src).toContain('/* 12288: addi */ r1 = (r2 + -5) | 0;');
     // The out ends the block with a callout before it: one instruction retired, pc left at the out.
-    expect(src).toContain(`S.pc = 12292; D.n = 1; return ${EXIT_CALLOUT};`);
+    expect(src).toContain(`/* 12292: out */ { n += 1; pc = 12292; code = ${EXIT_CALLOUT}; break run; }`);
     expect(() => compileBlock(words, 0x3000)).not.toThrow();
   });
 });
