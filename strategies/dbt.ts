@@ -200,7 +200,7 @@ export class BinaryTranslationVmm extends TrapAndEmulateVmm {
 
   /**
    * What to run for block b. A cold block runs on its own (its one-block function comes from the process-wide
-   * cache). Once it has run TRACE_AFTER times, it gets a trace: it and every block of its page it is chained to,
+   * cache). Once it has run DBT_TUNING.traceAfter times, it gets a trace: it and every block of its page it is chained to,
    * transitively, compiled into one function — so a hot loop of kernel code runs as a JavaScript loop. A trace
    * is rebuilt when its page's blocks change, or (a few times) when it turns out to leave where the model chains.
    */
@@ -214,7 +214,7 @@ export class BinaryTranslationVmm extends TrapAndEmulateVmm {
       d.trace = null;
       d.runs = 0;
     }
-    if (!this.chaining || ++d.runs < TRACE_AFTER || d.rebuilds >= MAX_TRACE_BUILDS) return (d.single ??= single(b));
+    if (!this.chaining || ++d.runs < DBT_TUNING.traceAfter || d.rebuilds >= DBT_TUNING.maxTraceBuilds) return (d.single ??= single(b));
     d.rebuilds++;
     // The blocks reachable from b over links of this generation, inside the page (b first).
     const blocks: Block<Translation>[] = [b];
@@ -367,9 +367,11 @@ export class BinaryTranslationVmm extends TrapAndEmulateVmm {
   }
 }
 
-/** Runs a block has before it gets a trace, and how many times a block's trace may be built. */
-const TRACE_AFTER = 32;
-const MAX_TRACE_BUILDS = 6;
+/**
+ * Runs a block has before it gets a trace, and how many times a block's trace may be (re)built. (Tests set
+ * traceAfter to 1, so that short programs run their blocks as traces too.)
+ */
+export const DBT_TUNING = { traceAfter: 32, maxTraceBuilds: 6 };
 
 /** What the translator keeps for a block: the translation (the model's unit) and how it is run. */
 interface Translation {

@@ -9,7 +9,7 @@
  * past the instruction limit, and leave every privileged, sensitive or trapping instruction to the interpreter.
  *
  * Code starts cold, in the interpreter, run in short chunks so that the executor sees where the guest is; a
- * guest address seen HOT_THRESHOLD times gets a region compiled (compiling costs ~0.1 ms of V8 work: boot code
+ * guest address seen JIT_TUNING.hot times gets a region compiled (compiling costs ~0.1 ms of V8 work: boot code
  * that runs once is cheaper to interpret). Regions are keyed by the physical address of their entry and checked
  * against its virtual address; a store to a frame holding compiled code drops the frame's regions.
  */
@@ -18,10 +18,12 @@ import { EXEC_EVENT, EXEC_LIMIT, interpreterFor, type ExecFn } from '../hw/inter
 import type { Machine } from '../hw/machine.js';
 import { compileRegion, R_EXIT, R_FAULT, R_INTERP, R_REPLAN, R_SMC, type CompiledRegion, type RegionContext } from './region.js';
 
-/** Guest instructions the interpreter runs at a time while the code is cold. */
-const CHUNK = 48;
-/** Times an address must be reached before its region is compiled. */
-const HOT_THRESHOLD = 8;
+/**
+ * How eagerly code is compiled: `chunk` guest instructions are interpreted at a time while code is cold, and an
+ * address is compiled once reached `hot` times. (Tests set both to 1, to put every reachable address of a short
+ * program through the compiler.)
+ */
+export const JIT_TUNING = { chunk: 48, hot: 8 };
 /** The code-page check of the interpreter: pc's page base, with the low two bits (misaligned never matches). */
 const FETCH_MASK = ~PAGE_MASK | 3;
 
@@ -55,7 +57,7 @@ export class Jit {
   warm(pa: number, va: number): CompiledRegion | undefined {
     const key = pa >>> 2;
     const n = (this.heat.get(key) ?? 0) + 1;
-    if (n < HOT_THRESHOLD) {
+    if (n < JIT_TUNING.hot) {
       this.heat.set(key, n);
       return undefined;
     }
@@ -113,7 +115,7 @@ export const compiledExec: ExecFn = (M, limit) => {
   const jit = M.jit;
   if (jit === null) throw new Error('compiledExec on a machine without a Jit');
   // A VMM stepping one instruction, or delivering one event, wants the interpreter's exact behaviour.
-  if (M.breakOnDelivery || limit < CHUNK) return jit.interpret(M, limit);
+  if (M.breakOnDelivery || limit < JIT_TUNING.chunk) return jit.interpret(M, limit);
   const S = M.cpu;
   const mmu = M.mmu;
   const X = jit.X;
@@ -129,7 +131,7 @@ export const compiledExec: ExecFn = (M, limit) => {
     }
     let k: number;
     if (region === undefined) {
-      k = Math.min(CHUNK, limit - ic);
+      k = Math.min(JIT_TUNING.chunk, limit - ic);
     } else {
       X.smc = false;
       const code = region.fn(M, X, limit - ic);
@@ -151,6 +153,7 @@ export const compiledExec: ExecFn = (M, limit) => {
         continue;
       }
       // R_INTERP: one instruction for the interpreter; R_LIMIT: the rest of the limit.
+      if (ic >= limit) break;
       k = code === R_INTERP ? 1 : limit - ic;
     }
     const before = M.retired;

@@ -1,6 +1,11 @@
 /** Binary translation: faithful on the default ISA, translation statistics, self-modifying code, the cache. */
-import { describe, expect, it } from 'vitest';
+import fc from 'fast-check';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { programArb } from '../../src/fuzz/arbitrary.js';
+import { runProgram } from '../../src/fuzz/differential.js';
 import { EXIT_CALLOUT, blockSource, compileBlock } from '../../src/translate/compile.js';
+import { DBT_TUNING } from '../../strategies/dbt.js';
+import { engineById } from '../../strategies/registry.js';
 import { cell, reasonCount } from '../support/engines.js';
 import { word } from '../support/machine.js';
 
@@ -58,5 +63,31 @@ describe('dbt', () => {
     // The out ends the block with a callout before it: one instruction retired, pc left at the out.
     expect(src).toContain(`/* 12292: out */ { n += 1; pc = 12292; code = ${EXIT_CALLOUT}; break run; }`);
     expect(() => compileBlock(words, 0x3000)).not.toThrow();
+  });
+});
+
+describe('traces (hot blocks compiled together) run exactly as blocks one by one', () => {
+  // Build a trace for every block at its first run, so that generated programs exercise them: every program
+  // must still be exact against the reference, and its translation statistics must not change.
+  const saved = { ...DBT_TUNING };
+  beforeAll(() => Object.assign(DBT_TUNING, { traceAfter: 1 }));
+  afterAll(() => Object.assign(DBT_TUNING, saved));
+
+  it('150 generated programs: exact on both ISAs', () => {
+    const targets = (['default', 'classic'] as const).map((isa) => ({ engine: engineById('dbt')!, isa, mayDiverge: false }));
+    for (const p of fc.sample(programArb(), { seed: 21, numRuns: 150 })) {
+      const r = runProgram(p, targets);
+      expect(r.failures.map((f) => f.why ?? f.fidelity.differences.join('; ')), r.source).toEqual([]);
+    }
+  });
+
+  it('the workloads count the same with eager traces as with the default', () => {
+    for (const w of ['syscall', 'critical-sections', 'forkwait', 'smc']) {
+      const eager = cell('dbt', w).counters;
+      Object.assign(DBT_TUNING, saved);
+      const lazy = cell('dbt', w).counters;
+      Object.assign(DBT_TUNING, { traceAfter: 1 });
+      expect(eager, w).toEqual(lazy);
+    }
   });
 });

@@ -6,7 +6,15 @@
  * guest, byte for byte, on every workload and under every engine that runs guest code directly, and pin the
  * mechanisms that could make them differ (the instruction limit, self-modifying code, faults in a region).
  */
-import { describe, expect, it } from 'vitest';
+import fc from 'fast-check';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { assemble, formatError } from '../../src/asm/index.js';
+import { programArb } from '../../src/fuzz/arbitrary.js';
+import { FUZZ_BUDGET } from '../../src/fuzz/differential.js';
+import { FUZZ_MEMORY_BYTES } from '../../src/fuzz/layout.js';
+import { renderProgram } from '../../src/fuzz/program.js';
+import { runBare } from '../../src/run/reference.js';
+import { JIT_TUNING } from '../../src/translate/jit.js';
 import type { Execution } from '../../src/hw/machine.js';
 import { Machine } from '../../src/hw/machine.js';
 import { guestImage } from '../../src/run/engine-run.js';
@@ -122,6 +130,27 @@ start:  li   r1, 0xff000
     const m = same(walk);
     expect(m.status).toBe('machine-check');
     expect(m.cpu.regs[1]).toBe(0x100000);
+  });
+});
+
+describe('fuzzed programs (src/fuzz): compiled and interpreted runs are identical', () => {
+  // Compile as eagerly as possible, so that every address a short program reaches goes through the compiler.
+  const saved = { ...JIT_TUNING };
+  beforeAll(() => Object.assign(JIT_TUNING, { chunk: 1, hot: 1 }));
+  afterAll(() => Object.assign(JIT_TUNING, saved));
+
+  it('200 generated programs (user and supervisor code, faults, interrupts, paging, self-modifying stores)', () => {
+    const programs = fc.sample(programArb(), { seed: 9, numRuns: 200 });
+    for (const p of programs) {
+      const source = renderProgram(p);
+      const a = assemble(source, 'fuzz.s');
+      if (!a.ok) throw new Error(a.errors.map(formatError).join('\n'));
+      for (const isa of ['default', 'classic'] as const) {
+        const run = (execution: Execution) =>
+          JSON.stringify(runBare(a.image, { isa, budget: FUZZ_BUDGET, memoryBytes: FUZZ_MEMORY_BYTES, execution }));
+        expect(run('compiled'), source).toBe(run('interpreter'));
+      }
+    }
   });
 });
 
