@@ -194,7 +194,8 @@ export const EXIT_INTERRUPTED = 130;
  * Ctrl-C (SIGINT) stops the bench at once with status 130 and a message. The report is only ever replaced by
  * renames done in one synchronous step (src/report/write.ts), and a signal handler runs between JavaScript turns,
  * never inside that step: the previous report stays whole and no temporary file is left. (The counts run in
- * worker threads with --jobs > 1; with --jobs 1 they run in this thread, and an interrupt is seen when they end.)
+ * worker threads with --jobs > 1; with --jobs 1 they run in this thread, and an interrupt is handled when they
+ * end — still before anything is written.)
  * Returns the function that removes the handler.
  */
 function exitOnInterrupt(io: BenchIo, out: string): () => void {
@@ -234,7 +235,9 @@ async function benchAndReport(p: BenchPlan, io: BenchIo): Promise<number> {
   const report = buildReport(p, cells, new Date().toISOString());
   const files = await renderReport(report);
   // Let a Ctrl-C that came during the run or the rendering be handled now, before anything is written.
-  await new Promise((resolve) => setImmediate(resolve));
+  // Two turns of the event loop: whatever phase this runs in, a poll phase (where signals are dispatched) comes
+  // between them.
+  for (let turn = 0; turn < 2; turn++) await new Promise((resolve) => setImmediate(resolve));
   const written = writeReport(p.out, files);
   io.out(summaryTable(report));
   const seconds = ((Date.now() - started) / 1000).toFixed(1);

@@ -1,6 +1,12 @@
 /**
  * The `virtstrat` command line. `main(argv, io)` returns the exit status:
- *   0 success; 1 the run failed (assembler errors, unreadable file, guest did not finish); 2 usage error.
+ *   0 success;
+ *   1 the run failed: an input file that cannot be read or does not assemble (errors as file:line:column), an
+ *     output that cannot be written, a guest that did not finish (budget, triple fault, machine check), a
+ *     diverged or failed cell — and any internal error (one line; VIRTSTRAT_DEBUG=1 adds the stack trace);
+ *   2 a usage error, found before anything runs: an unknown command or flag, a bad flag value — a --preset file
+ *     that cannot be used included, since it is a flag's value; the message lists what is valid;
+ *   130 bench interrupted with Ctrl-C (the previous report is left as it was: bench/bench.ts).
  * Output goes through `io` so tests can capture it.
  */
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
@@ -14,7 +20,8 @@ import { BENCH_FLAGS, benchPlan, DEFAULT_OUT, runBench } from './bench.js';
 import { MERGE_FLAGS, runMerge } from './merge.js';
 import { PERF_FLAGS, perfPlan, runPerf } from './perf.js';
 import { classify, DEFAULT_SEED, DEFAULT_STATES, formatClassification, MIN_STATES } from '../src/classify/index.js';
-import { GuestError, runCell, type CellResult, type Guest } from '../src/run/engine-run.js';
+import { GuestError, guestImage, runCell, type CellResult, type Guest } from '../src/run/engine-run.js';
+import { formatLockstep, lockstep, type LockstepResult } from '../src/run/lockstep.js';
 import { BUILTIN_PRESETS, DEFAULT_PRESET_ID, loadPreset, PRESET_IDS, PresetError, type CostPreset } from '../src/metrics/presets.js';
 import { ENGINE_IDS, ENGINES, engineById, REFERENCE_ENGINE_ID } from '../strategies/registry.js';
 import type { Engine, EngineOptionValue, TraceEvent } from '../strategies/engine.js';
@@ -124,6 +131,10 @@ const RUN_FLAGS: FlagSpecs = {
   trace: { type: 'boolean', help: 'print every VMM entry as it happens (guest pc, instruction, kind, reason)' },
   budget: { type: 'string', value: 'N', help: 'stop after N guest instructions (default: generous, from the reference run)' },
   memory: { type: 'string', value: 'BYTES', help: `guest physical memory size (default ${DEFAULT_MEMORY_BYTES})` },
+  lockstep: {
+    type: 'boolean',
+    help: 'run the engine beside the reference and stop at the first instruction after which their states differ (docs/testing.md)',
+  },
   ...DEFINE_FLAG,
   ...HELP_FLAG,
 };
@@ -220,6 +231,28 @@ function resolveGuest(arg: string, values: Parsed['values'], io: Io): Guest {
   return { kind: 'image', name: arg, image: assembleOrFail(arg, parseDefines(values), io).image };
 }
 
+/** `run --lockstep`: the engine beside the reference, to the first instruction after which their states differ. */
+function runLockstep(
+  engine: Engine,
+  guest: Guest,
+  isa: IsaVariant,
+  o: { budget: number | undefined; memoryBytes: number; options: Record<string, EngineOptionValue>; json: boolean },
+  io: Io,
+): number {
+  if (engine.guest !== 'native') {
+    throw new UsageError(`--lockstep: ${engine.id} runs the ${engine.guest} kernel build, whose states cannot be compared with the reference's`);
+  }
+  let r: LockstepResult;
+  try {
+    r = lockstep({ engine, image: guestImage(guest, 'native'), isa, memoryBytes: o.memoryBytes, options: o.options, budget: o.budget });
+  } catch (err) {
+    if (err instanceof BuildError || err instanceof RangeError) throw new RunError(err.message);
+    throw err;
+  }
+  io.out(o.json ? `${JSON.stringify(r, null, 2)}\n` : formatLockstep(r));
+  return r.divergence === null ? 0 : 1;
+}
+
 function runCommand(args: Parsed, io: Io): number {
   const arg = oneFile('run', args);
   const v = args.values;
@@ -232,6 +265,7 @@ function runCommand(args: Parsed, io: Io): number {
   if (memoryBytes % 4096 !== 0) throw new UsageError(`--memory: '${String(v.memory)}' is not a whole number of 4096-byte pages`);
   const json = v.json === true;
   const guest = resolveGuest(arg, v, io);
+  if (v.lockstep === true) return runLockstep(engine, guest, isa, { budget, memoryBytes, options, json }, io);
   const traced: TraceEvent[] = [];
   const trace = v.trace === true ? (e: TraceEvent) => (json ? traced.push(e) : io.out(`${formatTrace(e)}\n`)) : null;
   let r: CellResult;
@@ -312,7 +346,7 @@ export const COMMANDS: Record<string, Command> = {
     },
   },
   run: {
-    usage: 'virtstrat run <workload|file.s> [--engine ID] [--isa default|classic] [--preset NAME] [--json] [--trace]',
+    usage: 'virtstrat run <workload|file.s> [--engine ID] [--isa default|classic] [--preset NAME] [--json] [--trace] [--lockstep]',
     summary: 'Run a workload (by name) or an assembly file under an engine (default: the bare-metal reference run).',
     flags: RUN_FLAGS,
     run: runCommand,

@@ -8,6 +8,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { formatFailure, formatSummary, runCampaign } from '../src/fuzz/campaign.js';
+import type { Target } from '../src/fuzz/differential.js';
 import { helpText, parseCommandArgs, positiveInt, UsageError, type FlagSpecs } from './args.js';
 import { processIo, type Io } from './cli.js';
 
@@ -35,7 +36,8 @@ function parseSeed(text: string | undefined): number {
   return n | 0;
 }
 
-export function fuzzMain(argv: string[], io: Io = processIo): number {
+/** `targets`: what to fuzz (default: every bare-image engine on both ISAs; tests pass a broken engine). */
+export function fuzzMain(argv: string[], io: Io = processIo, targets?: readonly Target[]): number {
   let runs: number;
   let seed: number;
   let path: string | undefined;
@@ -67,6 +69,7 @@ export function fuzzMain(argv: string[], io: Io = processIo): number {
     runs,
     seed,
     path,
+    targets,
     onProgram: (done, run) => {
       failures += run.failures.length;
       if (done % every === 0 || done === runs) {

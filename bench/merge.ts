@@ -11,7 +11,7 @@ import { existsSync, readFileSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { summarize, type BenchReport, type CellRecord } from '../src/report/model.js';
 import { renderReport, writeFilesAtomically } from '../src/report/write.js';
-import { UsageError, type FlagSpecs, type Parsed } from './args.js';
+import { RunError, UsageError, type FlagSpecs, type Parsed } from './args.js';
 import { DEFAULT_OUT, summaryTable } from './bench.js';
 import { cellKey } from './matrix.js';
 
@@ -120,7 +120,13 @@ export function mergeReports(inputs: readonly ShardInput[]): BenchReport {
 export async function runMerge(args: Parsed, io: { out(text: string): void; err(text: string): void }): Promise<number> {
   const report = mergeReports(args.positionals.map(readShard));
   const out = resolve((args.values.out as string | undefined) ?? DEFAULT_OUT);
-  const written = writeFilesAtomically(out, await renderReport(report));
+  const files = await renderReport(report);
+  let written: string[];
+  try {
+    written = writeFilesAtomically(out, files);
+  } catch (err) {
+    throw new RunError(`cannot write the merged report to ${out}: ${err instanceof Error ? err.message : String(err)}`);
+  }
   io.out(summaryTable(report));
   io.out(`\nmerged ${args.positionals.length} shards into ${written.map((f) => f.replace(`${process.cwd()}/`, '')).join(', ')}\n`);
   const errors = report.cells.filter((c) => c.status === 'error').length;

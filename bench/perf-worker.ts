@@ -6,7 +6,8 @@
  * warm runs measure this variant's steady state, not the leftovers of the previous one. Only the run itself is
  * timed: the image is built (assembled) before the first run, and the output check and garbage collection happen
  * between runs. There is no reference run here either — it would warm up the hardware model the engine shares —
- * so the engine runs with the default (generous) budget and its output is checked against the manifest instead.
+ * so the engine's output is checked against the manifest instead, and the budget comes with the job (perf derives
+ * it from the reference engine's own measurement, as the matrix derives it from the reference run).
  * Prints one JSON line (PerfSample) on stdout.
  */
 import type { IsaVariant } from '../src/isa/arch.js';
@@ -20,7 +21,16 @@ import { BASELINES } from './perf-baseline.js';
 
 export type PerfJob =
   | { kind: 'baseline'; workload: string; scale: number; runs: number }
-  | { kind: 'engine'; engine: string; workload: string; scale: number; runs: number; isa: IsaVariant };
+  | {
+      kind: 'engine';
+      engine: string;
+      workload: string;
+      scale: number;
+      runs: number;
+      isa: IsaVariant;
+      /** Guest-instruction budget (default: the reference run's generous default). */
+      budget?: number;
+    };
 
 export interface PerfSample {
   coldMs: number;
@@ -66,7 +76,7 @@ export function measure(job: PerfJob): PerfSample {
   const spec: RunSpec = {
     image: guestImage({ kind: 'workload', workload, scale: job.scale }, engine.guest),
     isa: job.isa,
-    budget: DEFAULT_BUDGET,
+    budget: job.budget ?? DEFAULT_BUDGET,
     memoryBytes: DEFAULT_MEMORY_BYTES,
     trace: null,
     options: Object.fromEntries(engine.options.map((o) => [o.name, o.default])),

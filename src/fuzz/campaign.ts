@@ -6,9 +6,8 @@
  */
 import fc from 'fast-check';
 import { programArb, DEFAULT_SHAPE, type ProgramShape } from './arbitrary.js';
-import { defaultTargets, GeneratorError, runProgram, targetName, type ProgramRun, type Target, type TargetResult } from './differential.js';
-import { FUZZ_BUDGET } from './differential.js';
-import { FUZZ_MEMORY_BYTES } from './layout.js';
+import { defaultTargets, FUZZ_BUDGET, GeneratorError, runProgram, targetName, type ProgramRun, type Target, type TargetResult } from './differential.js';
+import { EXIT_ABORT, EXIT_OK, EXIT_TOO_MANY_FAULTS, EXIT_UNEXPECTED_VECTOR, EXIT_WATCHDOG, FUZZ_MEMORY_BYTES } from './layout.js';
 import { mnemonicsOf, renderGenerated, renderProgram, type Program } from './program.js';
 
 export interface CampaignOptions {
@@ -47,8 +46,11 @@ export interface CampaignResult {
   readonly seed: number;
   /** Programs generated and checked (up to and including the first failing one). */
   programs: number;
-  /** Guest instructions the reference ran, in total. */
+  /** Guest instructions the reference ran, in total, and of them in user mode. */
   instructions: number;
+  userInstructions: number;
+  /** Programs whose user body ran (their supervisor body did not end the program first). */
+  reachedUser: number;
   readonly targets: TargetStats[];
   /** How the reference runs ended ('exited 0', 'halted', ...). */
   readonly endings: Record<string, number>;
@@ -59,10 +61,20 @@ export interface CampaignResult {
   failure: CampaignFailure | null;
 }
 
+/** How the runtime ends a program, by exit code; any other code is a generated `out` to the power port. */
+const EXITS: Readonly<Record<number, string>> = {
+  [EXIT_OK]: 'exited 0',
+  [EXIT_WATCHDOG]: 'watchdog (timer ticks)',
+  [EXIT_TOO_MANY_FAULTS]: 'too many faults',
+  [EXIT_ABORT]: 'unplanned fetch fault',
+  [EXIT_UNEXPECTED_VECTOR]: 'unexpected vector',
+};
+
 function ending(run: ProgramRun): string {
   const ref = run.reference.default ?? Object.values(run.reference)[0];
   if (!ref) return 'none';
-  return ref.status === 'exited' ? `exited ${ref.exitCode}` : ref.status;
+  if (ref.status !== 'exited') return ref.status;
+  return EXITS[ref.exitCode ?? -1] ?? 'generated power-off';
 }
 
 export function runCampaign(opts: CampaignOptions): CampaignResult {
@@ -71,6 +83,8 @@ export function runCampaign(opts: CampaignOptions): CampaignResult {
     seed: opts.seed,
     programs: 0,
     instructions: 0,
+    userInstructions: 0,
+    reachedUser: 0,
     targets: targets.map((t) => ({ name: targetName(t), exact: 0, explained: 0, failures: 0 })),
     endings: {},
     exceptions: {},
@@ -83,6 +97,9 @@ export function runCampaign(opts: CampaignOptions): CampaignResult {
     result.programs++;
     const ref = run.reference.default ?? Object.values(run.reference)[0];
     result.instructions += ref?.counters.guestInstructions ?? 0;
+    const user = ref?.counters.userInstructions ?? 0;
+    result.userInstructions += user;
+    if (user > 0) result.reachedUser++;
     const e = ending(run);
     result.endings[e] = (result.endings[e] ?? 0) + 1;
     for (const [name, n] of Object.entries(run.exceptions)) result.exceptions[name] = (result.exceptions[name] ?? 0) + n;
@@ -169,7 +186,10 @@ const pct = (n: number, of: number): string => (of === 0 ? '0%' : `${((100 * n) 
 export function formatSummary(r: CampaignResult, seconds: number | null): string {
   const lines: string[] = [];
   const time = seconds === null ? '' : ` in ${seconds.toFixed(1)} s`;
-  lines.push(`[fuzz] ${r.programs} programs (seed ${r.seed})${time}; the reference ran ${r.instructions} guest instructions`);
+  lines.push(
+    `[fuzz] ${r.programs} programs (seed ${r.seed})${time}; the reference ran ${r.instructions} guest instructions ` +
+      `(${pct(r.userInstructions, r.instructions)} in user mode; ${r.reachedUser} programs reached user mode)`,
+  );
   const w = Math.max(...r.targets.map((t) => t.name.length));
   for (const t of r.targets) {
     const explained = t.explained ? `, ${t.explained} explained divergences` : '';

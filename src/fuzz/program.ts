@@ -20,9 +20,9 @@
  * Registers r12 (loop counter), r13 (continuation) and sp are reserved: generated code reads them but never
  * writes them except through the constructs that own them (and push/pop for sp).
  */
-import { CR_NAMES, FLAGS_MASK, NUM_VECTORS, PAGE_SIZE, PORT_DISK_ADDR, PORT_DISK_CMD, PORT_DISK_COUNT, PORT_DISK_IRQ, PORT_DISK_SECTOR, PORT_DISK_STATUS, PORT_POWER, PORT_TIMER_PERIOD, VEC_DISK, VEC_SYSCALL, VEC_TIMER } from '../isa/arch.js';
-import { encode } from '../isa/encoding.js';
-import { regName } from '../isa/disasm.js';
+import { FLAGS_MASK, NUM_VECTORS, PAGE_SIZE, PORT_DISK_ADDR, PORT_DISK_CMD, PORT_DISK_COUNT, PORT_DISK_IRQ, PORT_DISK_SECTOR, PORT_DISK_STATUS, PORT_POWER, PORT_TIMER_PERIOD, PF_FETCH, VEC_DISK, VEC_PAGE_FAULT, VEC_SYSCALL, VEC_TIMER } from '../isa/arch.js';
+import { encode, type InsnFields } from '../isa/encoding.js';
+import { crName, disassemble, regName } from '../isa/disasm.js';
 import { insnByName } from '../isa/table.js';
 import {
   CODE_END,
@@ -173,39 +173,24 @@ export interface Program {
 const hex = (v: number): string => `0x${(v >>> 0).toString(16)}`;
 const R = regName;
 
-/** The assembly text of one table instruction. */
-export function opText(op: Op): string {
+/** The instruction word of an op (what a self-modifying store writes): only the fields its operands use. */
+export function opWord(op: Op): number {
   const def = insnByName(op.name);
   if (!def) throw new Error(`fuzz: no instruction '${op.name}'`);
-  const parts = def.operands.map((k) => {
-    switch (k) {
-      case 'rd':
-        return R(op.rd);
-      case 'rs':
-        return R(op.rs);
-      case 'rt':
-        return R(op.rt);
-      case 'crd':
-        return CR_NAMES[op.rd] ?? `cr${op.rd}`;
-      case 'crs':
-        return CR_NAMES[op.rs] ?? `cr${op.rs}`;
-      case 'imm':
-        return def.imm === 'u16' ? hex(op.imm & 0xffff) : String(op.imm);
-      case 'port':
-        return hex(op.imm);
-      case 'mem':
-      case 'target':
-        throw new Error(`fuzz: ${op.name} needs a construct, not an op`);
-    }
-  });
-  return parts.length ? `${def.name} ${parts.join(', ')}` : def.name;
+  const f: InsnFields = {};
+  for (const k of def.operands) {
+    if (k === 'rd' || k === 'crd') f.rd = op.rd;
+    else if (k === 'rs' || k === 'crs') f.rs = op.rs;
+    else if (k === 'rt') f.rt = op.rt;
+    else if (k === 'imm' || k === 'port') f.imm = def.imm === 'u16' ? op.imm & 0xffff : op.imm;
+    else throw new Error(`fuzz: ${op.name} needs a construct, not an op`);
+  }
+  return encode(def, f);
 }
 
-/** The instruction word of an op (what a self-modifying store writes). */
-export function opWord(op: Op): number {
-  const def = insnByName(op.name)!;
-  const imm = def.imm === 'u16' ? op.imm & 0xffff : op.imm;
-  return encode(def, { rd: op.rd, rs: op.rs, rt: op.rt, ...(def.imm ? { imm } : {}) });
+/** The assembly text of an op: its word, disassembled (so the text is exactly what runs). */
+export function opText(op: Op): string {
+  return disassemble(opWord(op), 0);
 }
 
 /** Items nested in an item (its body), or none. */
@@ -282,7 +267,7 @@ function renderFlat(it: FlatItem, labels: Labels, out: string[]): void {
       out.push(I(`li   ${R(it.reg)}, ${hex(it.value)}`), I(`out  ${hex(it.port)}, ${R(it.reg)}`));
       return;
     case 'mtcr':
-      out.push(I(`li   ${R(it.reg)}, ${hex(it.value)}`), I(`mtcr ${CR_NAMES[it.cr] ?? `cr${it.cr}`}, ${R(it.reg)}`));
+      out.push(I(`li   ${R(it.reg)}, ${hex(it.value)}`), I(`mtcr ${crName(it.cr)}, ${R(it.reg)}`));
       return;
     case 'invlpg':
       out.push(I(`li   ${R(it.reg)}, ${hex(it.addr)}`), I(`invlpg ${R(it.reg)}`));
@@ -433,6 +418,11 @@ function renderBody(items: readonly Item[], labels: Labels): Rendered {
   return r;
 }
 
+/** Handler code: count one event in KDATA (r1 = KDATA, r2 = the new count). */
+const bump = (offset: number): string[] => [I(`li   r1, ${hex(KDATA)}`), I(`ldw  r2, [r1 + ${offset}]`), I('addi r2, r2, 1'), I(`stw  r2, [r1 + ${offset}]`)];
+/** Handler code: restore r2 and r1 and return. */
+const leave = [I('pop  r2'), I('pop  r1'), I('iret')];
+
 /** The fixed part: prologue, handlers, vector table, page tables. */
 function runtime(p: Program): string[] {
   const lines: string[] = [];
@@ -484,10 +474,10 @@ function runtime(p: Program): string[] {
     I('ldw  r2, [sp + 12]           ; the faulting pc'),
     I('tsti r2, 3'),
     I('bne  fetch_fault             ; misaligned pc'),
-    I('cmpi r1, 14'),
+    I(`cmpi r1, ${VEC_PAGE_FAULT}`),
     I('bne  1f'),
     I('mfcr r3, ecode'),
-    I('tsti r3, 16'),
+    I(`tsti r3, ${PF_FETCH}`),
     I('bne  fetch_fault             ; #PF on instruction fetch'),
     L('1', `li   r3, ${hex(SUP_CODE)}`),
     I('cmp  r2, r3'),
@@ -504,44 +494,27 @@ function runtime(p: Program): string[] {
     I('stw  r13, [sp + 12]          ; resume at the continuation'),
     I('mov  r13, r3                 ; ... once'),
     L('fault_return', 'pop  r3'),
-    I('pop  r2'),
-    I('pop  r1'),
-    I('iret'),
+    ...leave,
     '',
     L('syscall_handler', 'push r1'),
     I(`li   r1, ${hex(EXIT_REQUEST)}`),
     I('cmp  r13, r1'),
     I('beq  exit_ok'),
-    I(`li   r1, ${hex(KDATA)}`),
     I('push r2'),
-    I(`ldw  r2, [r1 + ${K_SYSCALLS}]`),
-    I('addi r2, r2, 1'),
-    I(`stw  r2, [r1 + ${K_SYSCALLS}]`),
-    I('pop  r2'),
-    I('pop  r1'),
-    I('iret'),
+    ...bump(K_SYSCALLS),
+    ...leave,
     '',
     L('timer_handler', 'push r1'),
     I('push r2'),
-    I(`li   r1, ${hex(KDATA)}`),
-    I(`ldw  r2, [r1 + ${K_TICKS}]`),
-    I('addi r2, r2, 1'),
-    I(`stw  r2, [r1 + ${K_TICKS}]`),
+    ...bump(K_TICKS),
     I(`cmpi r2, ${MAX_TICKS}`),
     I('bgt  watchdog'),
-    I('pop  r2'),
-    I('pop  r1'),
-    I('iret'),
+    ...leave,
     '',
     L('disk_handler', 'push r1'),
     I('push r2'),
-    I(`li   r1, ${hex(KDATA)}`),
-    I(`ldw  r2, [r1 + ${K_DISK}]`),
-    I('addi r2, r2, 1'),
-    I(`stw  r2, [r1 + ${K_DISK}]`),
-    I('pop  r2'),
-    I('pop  r1'),
-    I('iret'),
+    ...bump(K_DISK),
+    ...leave,
     '',
     L('exit_ok', `movi r1, ${EXIT_OK}`),
     I('jmp  power_off'),

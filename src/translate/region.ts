@@ -419,7 +419,23 @@ export function planRegion(va: number, word: (va: number) => number): BlockPlan[
     work.push(...successors);
     plans.push({ va: start, words, next, successors });
   }
-  return plans;
+  return splitAtLeaders(plans);
+}
+
+/**
+ * End every block where another one starts (a branch target in the middle of a straight line): it falls
+ * through to that block instead of holding a copy of its instructions. Then each loop has one head, and the
+ * blocks only one path reaches can be generated inline, so a loop compiles to a JavaScript loop.
+ */
+function splitAtLeaders(plans: BlockPlan[]): BlockPlan[] {
+  const leaders = new Set(plans.map((b) => b.va));
+  return plans.map((b) => {
+    for (let k = 1; k < b.words.length; k++) {
+      const at = (b.va + 4 * k) | 0;
+      if (leaders.has(at)) return { va: b.va, words: b.words.slice(0, k), next: 'block', successors: [at] };
+    }
+    return b;
+  });
 }
 
 /** Generate the source of a planned region (the entry block first). */

@@ -2,9 +2,12 @@
  * Robustness: `assemble` never throws, whatever the input, and its result is always well formed.
  * Deterministic (seeded) random strings and mutations of valid programs.
  */
+import { readdirSync, readFileSync } from 'node:fs';
+import { basename, join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { rng, pick } from '../support/rng.js';
+import { rng, pick, randInt } from '../support/rng.js';
 import { assemble, formatError, type AssembleOptions, type AssembleResult } from '../../src/asm/index.js';
+import { topLevelSource, WORKLOADS_DIR } from '../../src/workload/build.js';
 import { disassemble } from '../../src/isa/disasm.js';
 import { INSTRUCTIONS } from '../../src/isa/table.js';
 
@@ -198,3 +201,73 @@ describe('assemble never throws', () => {
     expect(() => assemble(undefined as unknown as string, 'u.s')).not.toThrow();
   });
 });
+
+describe('mutated real sources: the guest kernel', () => {
+  // vskernel is the largest real program (seven files, macros, conditional assembly, includes). Each round
+  // mutates one of its files — flipped bytes, a truncation, shuffled lines — and assembles the whole kernel with
+  // that file in place of the real one, natively and paravirtually. Whatever happens, the assembler must answer
+  // with errors that name the file, line and column, never throw.
+  const dir = join(WORKLOADS_DIR, 'kernel');
+  const sources = new Map(readdirSync(dir).filter((f) => f.endsWith('.s')).map((f) => [join(dir, f), readFileSync(join(dir, f), 'utf8')]));
+
+  // The hello workload as src/workload/build.ts assembles it: kernel, user library, program.
+  const HELLO_TOP = topLevelSource('programs/hello.s');
+  const TOP_NAME = join(WORKLOADS_DIR, 'hello.fuzz.generated.s');
+
+  it('the unmutated kernel assembles (so a failure below is the mutation\'s)', () => {
+    for (const defines of [{ SCALE: 1 }, { SCALE: 1, PARAVIRT: 1 }] as Record<string, number>[]) expect(assemble(HELLO_TOP, TOP_NAME, { defines }).errors).toEqual([]);
+  });
+
+  const mutate = (r: () => number, text: string): string => {
+    switch (randInt(r, 0, 2)) {
+      case 0: {
+        // Flip a few bytes to arbitrary ones (control characters and non-ASCII included).
+        const bytes = Buffer.from(text, 'utf8');
+        for (let k = randInt(r, 1, 8); k > 0; k--) bytes[randInt(r, 0, bytes.length - 1)] = randInt(r, 0, 255);
+        return bytes.toString('utf8');
+      }
+      case 1: // Truncate anywhere: mid-token, mid-macro, mid-.if.
+        return text.slice(0, randInt(r, 0, text.length));
+      default: {
+        // Shuffle a run of lines: labels before their use, .endm before .macro, .endif before .if.
+        const lines = text.split('\n');
+        const from = randInt(r, 0, lines.length - 1);
+        const run = lines.slice(from, from + randInt(r, 2, 40));
+        for (let i = run.length - 1; i > 0; i--) {
+          const j = randInt(r, 0, i);
+          [run[i], run[j]] = [run[j], run[i]];
+        }
+        lines.splice(from, run.length, ...run);
+        return lines.join('\n');
+      }
+    }
+  };
+
+  it('byte flips, truncations and line shuffles of workloads/kernel/*.s never throw and always point at file:line:column', () => {
+    const r = rng(8);
+    const files = [...sources.keys()];
+    let failed = 0;
+    for (let round = 0; round < 70; round++) {
+      const target = files[round % files.length];
+      const mutated = mutate(r, sources.get(target)!);
+      const options: AssembleOptions = {
+        readFile: (path) => (path === target ? mutated : readFileSync(path, 'utf8')),
+        defines: round % 2 === 0 ? { SCALE: 1 } : { SCALE: 1, PARAVIRT: 1 },
+      };
+      const label = `round ${round}: ${basename(target)}`;
+      let res: AssembleResult | undefined;
+      expect(() => (res = assemble(HELLO_TOP, TOP_NAME, options)), label).not.toThrow();
+      checkWellFormed(res!, label);
+      if (res!.ok) continue;
+      failed++;
+      for (const e of res!.errors) {
+        expect(formatError(e), label).toMatch(new RegExp(`^${e.file.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}:${e.line}:${e.column}: error: `));
+        // Errors point into the sources, where the mutation has its effects.
+        expect(e.file.startsWith(WORKLOADS_DIR), `${label}: ${e.file}`).toBe(true);
+      }
+    }
+    // Most mutations break the kernel (a shuffle inside a data table, or a flip inside a comment, may not).
+    expect(failed).toBeGreaterThan(35);
+  });
+});
+

@@ -82,7 +82,7 @@ const undeliverable = (what: string, vector: number, pc: number, why: string): s
 
 describe('hostile bare-metal guests end under every engine exactly as on bare metal', () => {
   it('paravirt cannot run a bare image (it needs the paravirtual kernel build): a GuestError, not a crash', () => {
-    const a = assembleFile('workloads/tests/hostile.s', { defines: { HALT: 1 } });
+    const a = assembleFile('workloads/tests/hostile.s', { defines: { DATA: 1 } });
     const guest: Guest = { kind: 'image', name: 'hostile.s', image: a.image };
     expect(() => runCell({ engine: engineById('paravirt')!, guest, isa: 'default', preset: P4 })).toThrow(GuestError);
   });
@@ -104,11 +104,16 @@ describe('hostile bare-metal guests end under every engine exactly as on bare me
     expect(ref.registers.r[6]).toBeLessThanOrEqual(200);
   });
 
-  it('cli; hlt can never wake: status halted, with the reason', () => {
-    const b = bare({ HALT: 1 });
-    expectEveryEngine(b.results, {
+  it('a hlt nothing can wake — interrupts off, or on with no device programmed — ends as halted, with the reason', () => {
+    const off = bare({ HALT: 1 });
+    expectEveryEngine(off.results, {
       status: 'halted',
-      message: `halted with interrupts disabled at pc ${hex(at(b, 'hostile_at') + 4)} (hlt with IF = 0 never wakes)`,
+      message: `halted with interrupts disabled at pc ${hex(at(off, 'hostile_at') + 4)} (hlt with IF = 0 never wakes)`,
+    });
+    const on = bare({ HALT: 2 });
+    expectEveryEngine(on.results, {
+      status: 'halted',
+      message: `halted at pc ${hex(at(on, 'hostile_at') + 4)} with no interrupt that could wake it (timer stopped or masked by TPR = 0)`,
     });
   });
 

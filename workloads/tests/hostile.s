@@ -2,7 +2,7 @@
 ; metal decides how each case ends; every engine must end it the same way, with the same status and message,
 ; and never with a host exception or a hang (test/hostile/guests.test.ts). Choose the case with a define:
 ;   -D SPIN=1         an endless loop with the timer ticking: stops at the instruction budget
-;   -D HALT=1         cli; hlt: nothing can ever wake the CPU (status halted)
+;   -D HALT=1|2       cli; hlt (1), or sti; hlt with no device programmed (2): nothing can ever wake the CPU
 ;   -D DATA=1         jumps into a string: its first word decodes to an undefined opcode (#UD)
 ;   -D UNDEF=1|2|3    an undefined opcode / mfcr of an undefined control register / vmcall on bare metal (#UD)
 ;   -D DIVZERO=1      divides by zero in supervisor mode (#DE)
@@ -32,22 +32,22 @@
         .equ FRAME_A,  0x1c000
         .equ FRAME_B,  0x1d000
 
+; Install a handler: the vector table's address is in r1.
+.macro handle vector, handler
+        li   r2, \handler
+        stw  r2, [r1 + \vector * 4]
+.endm
+
 start:  li   sp, STACK_TOP
         li   r1, VECTORS
         mtcr tvb, r1
 .ifndef NO_HANDLERS
-        li   r2, on_de
-        stw  r2, [r1 + 0 * 4]
-        li   r2, on_ud
-        stw  r2, [r1 + 6 * 4]
-        li   r2, on_gp
-        stw  r2, [r1 + 13 * 4]
-        li   r2, on_pf
-        stw  r2, [r1 + 14 * 4]
-        li   r2, on_ac
-        stw  r2, [r1 + 17 * 4]
-        li   r2, on_timer
-        stw  r2, [r1 + 32 * 4]
+        handle 0, on_de
+        handle 6, on_ud
+        handle 13, on_gp
+        handle 14, on_pf
+        handle 17, on_ac
+        handle 32, on_timer
 .endif
 
 .ifdef SPIN
@@ -61,7 +61,11 @@ spin_loop:
 .endif
 
 .ifdef HALT
+.if HALT == 1
         cli
+.else
+        sti                            ; interrupts on, but no device will ever raise one
+.endif
 hostile_at:
         hlt
 .endif
@@ -99,8 +103,7 @@ recurse:
 .ifdef NESTED
         call paging_on
         li   r1, VECTORS
-        li   r2, on_pf_again
-        stw  r2, [r1 + 14 * 4]
+        handle 14, on_pf_again
         li   r1, GUARD
         ldw  r2, [r1]                  ; the first page fault
 .endif
@@ -173,8 +176,7 @@ hostile_at:
 .ifdef FRAME_ON_PT
         call paging_on
         li   r1, VECTORS
-        li   r2, on_ud_probe
-        stw  r2, [r1 + 6 * 4]
+        handle 6, on_ud_probe
         li   r1, PROBE
         ldw  r2, [r1]                  ; the page is mapped (and now cached in the TLB, or a shadow)
 .if FRAME_ON_PT == 1
