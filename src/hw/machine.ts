@@ -11,6 +11,7 @@
  * Interrupts: the timer (vector 32, priority class 2) and the disk (vector 48, class 3). An interrupt is
  * deliverable when IF = 1 and its class (vector >> 4) is above the task-priority register (cr8).
  */
+import { keepLayouts } from './layouts.js';
 import {
   CR_CTRL,
   CR_NAMES,
@@ -121,6 +122,7 @@ export class Machine implements DmaPort {
     this.dev = new Devices(opts.diskSectors);
     this.exec = interpreterFor(this.isa);
     if (opts.execution === 'compiled') enableCompiledExecution(this);
+    keepLayouts('machine', this);
   }
 
   get retired(): number {

@@ -10,13 +10,27 @@
  *
  * Code starts cold, in the interpreter, run in short chunks so that the executor sees where the guest is; a
  * guest address seen JIT_TUNING.hot times gets a region compiled (compiling costs ~0.1 ms of V8 work: boot code
- * that runs once is cheaper to interpret). Regions are keyed by the physical address of their entry and checked
- * against its virtual address; a store to a frame holding compiled code drops the frame's regions.
+ * that runs once is cheaper to interpret). A region is registered at each of its entries — the address it was
+ * planned from and the head of each loop in it — keyed by physical address and checked against the virtual
+ * address; a store to a frame holding compiled code drops the frame's regions.
+ *
+ * Interrupts and faults return into guest code at any instruction, often in the middle of a compiled loop. Near
+ * compiled code, the executor therefore steps the interpreter one instruction at a time (up to SEEK_STEPS) until
+ * it reaches an entry, instead of compiling one more region for every address a loop was interrupted at: V8
+ * then optimizes one function per loop, not a dozen copies that each warm up on their own.
  */
 import { PAGE_MASK, PAGE_SHIFT } from '../isa/arch.js';
 import { EXEC_EVENT, EXEC_LIMIT, interpreterFor, type ExecFn } from '../hw/interp.js';
 import type { Machine } from '../hw/machine.js';
 import { compileRegion, R_EXIT, R_FAULT, R_INTERP, R_REPLAN, R_SMC, type CompiledRegion, type RegionContext } from './region.js';
+
+/** A region as registered at one of its entries. */
+interface Entry {
+  readonly region: CompiledRegion;
+  readonly fn: CompiledRegion['fn'];
+  readonly va: number;
+  readonly start: number;
+}
 
 /**
  * How eagerly code is compiled: `chunk` guest instructions are interpreted at a time while code is cold, and an
@@ -24,6 +38,8 @@ import { compileRegion, R_EXIT, R_FAULT, R_INTERP, R_REPLAN, R_SMC, type Compile
  * program through the compiler.)
  */
 export const JIT_TUNING = { chunk: 48, hot: 8 };
+/** Instructions stepped one at a time near compiled code, looking for an entry, before compiling a new region. */
+const SEEK_STEPS = 16;
 /** The code-page check of the interpreter: pc's page base, with the low two bits (misaligned never matches). */
 const FETCH_MASK = ~PAGE_MASK | 3;
 
@@ -31,8 +47,8 @@ const FETCH_MASK = ~PAGE_MASK | 3;
 export class Jit {
   readonly interpret: ExecFn;
   readonly X: RegionContext = { n: 0, smc: false };
-  /** Regions by frame, then by word offset of their entry (dense, like the translation cache). */
-  private readonly regions: (CompiledRegion | undefined)[][] = [];
+  /** Region entries by frame, then by word offset of the entry (dense, like the translation cache). */
+  private readonly regions: (Entry | undefined)[][] = [];
   private readonly heat = new Map<number, number>();
   private readonly bit: number;
   // Statistics (for perf tools; never part of a run's counts).
@@ -48,13 +64,19 @@ export class Jit {
     this.bit = m.mmu.watchCode((pa) => this.invalidateFrame(pa >>> PAGE_SHIFT));
   }
 
-  lookup(pa: number, va: number): CompiledRegion | undefined {
+  lookup(pa: number, va: number): Entry | undefined {
     const r = this.regions[pa >>> PAGE_SHIFT]?.[(pa & PAGE_MASK) >>> 2];
     return r !== undefined && r.va === va ? r : undefined;
   }
 
+  /** Does the frame of pa hold compiled code? */
+  hasCode(pa: number): boolean {
+    const f = this.regions[pa >>> PAGE_SHIFT];
+    return f !== undefined && f.length > 0;
+  }
+
   /** Count one arrival at (pa, va); compile its region once it is hot. */
-  warm(pa: number, va: number): CompiledRegion | undefined {
+  warm(pa: number, va: number): Entry | undefined {
     const key = pa >>> 2;
     const n = (this.heat.get(key) ?? 0) + 1;
     if (n < JIT_TUNING.hot) {
@@ -75,15 +97,24 @@ export class Jit {
     if (region.fresh) {
       const S = this.m.cpu;
       const pc = S.pc;
-      region.fn(this.m, this.X, 0);
+      region.fn(this.m, this.X, 0, 0);
       S.pc = pc;
     }
     const frame = pa >>> PAGE_SHIFT;
-    (this.regions[frame] ??= [])[(pa & PAGE_MASK) >>> 2] = region;
+    const slots = (this.regions[frame] ??= []);
+    let entry: Entry | undefined;
+    // Every entry of the region lies in this page (regions never leave it): pa - va is the same for all.
+    for (const e of region.entries) {
+      const at = (pa + (e.va - va)) | 0;
+      const slot = (at & PAGE_MASK) >>> 2;
+      const registered: Entry = { region, fn: region.fn, va: e.va, start: e.start };
+      if (e.start === 0) entry = slots[slot] = registered;
+      else slots[slot] ??= registered; // a loop head another region already enters stays with it
+    }
     this.m.mmu.markCode(frame, this.bit);
     this.compiled++;
     this.compiledInstructions += region.instructions;
-    return region;
+    return entry;
   }
 
   /** The guest wrote to a frame holding compiled code: drop its regions. */
@@ -121,20 +152,34 @@ export const compiledExec: ExecFn = (M, limit) => {
   const X = jit.X;
   let ic = 0;
   let res = EXEC_LIMIT;
+  // Steps taken looking for an entry, in the frame seekFrame.
+  let seeking = 0;
+  let seekFrame = -1;
   while (ic < limit) {
     const pc = S.pc;
-    let region: CompiledRegion | undefined;
+    let region: Entry | undefined;
+    let k = JIT_TUNING.chunk;
     // Only with the code page's translation in hand (the interpreter makes it, exactly when it would).
     if ((pc & FETCH_MASK) === mmu.fetchPage && mmu.fetchMode === S.mode) {
       const pa = (pc + mmu.fetchDelta * 4) | 0;
-      region = jit.lookup(pa, pc) ?? jit.warm(pa, pc);
+      region = jit.lookup(pa, pc);
+      if (region === undefined) {
+        if (pa >>> PAGE_SHIFT !== seekFrame) {
+          seekFrame = pa >>> PAGE_SHIFT;
+          seeking = 0;
+        }
+        if (seeking < SEEK_STEPS && jit.hasCode(pa)) {
+          seeking++;
+          k = 1;
+        } else region = jit.warm(pa, pc);
+      }
     }
-    let k: number;
     if (region === undefined) {
-      k = Math.min(JIT_TUNING.chunk, limit - ic);
+      k = Math.min(k, limit - ic);
     } else {
+      seeking = 0;
       X.smc = false;
-      const code = region.fn(M, X, limit - ic);
+      const code = region.fn(M, X, limit - ic, region.start);
       const n = X.n;
       jit.regionRuns++;
       jit.regionRetired += n;

@@ -21,7 +21,7 @@
  * faults, TLB traffic and the exact instruction at which a timer interrupt arrives are the interpreter's
  * (test/hw/compiled.test.ts).
  *
- * Contract of a region function `fn(M, X, lim)`: runs at most `lim` guest instructions on M (never a block
+ * Contract of a region function `fn(M, X, lim, start)`: begins at entry `start` (CompiledRegion.entries), runs at most `lim` guest instructions on M (never a block
  * that would not fit: it returns R_LIMIT first), leaves the CPU state written back in M.cpu (pc where the guest
  * continues), the number of instructions it retired in X.n (the caller accounts them with M.retire), and
  * returns an R_* code.
@@ -55,13 +55,25 @@ export interface RegionContext {
   smc: boolean;
 }
 
-export type RegionFn = (M: Machine, X: RegionContext, lim: number) => number;
+/** `start`: which of the region's entries to begin at (CompiledRegion.entries). */
+export type RegionFn = (M: Machine, X: RegionContext, lim: number, start: number) => number;
+
+/** A guest address a region can be entered at, and the `start` argument that enters it there. */
+export interface RegionEntry {
+  readonly va: number;
+  readonly start: number;
+}
 
 export interface CompiledRegion {
   readonly fn: RegionFn;
   readonly source: string;
-  /** Guest virtual address of the entry, and the number of blocks and instructions compiled. */
+  /** Guest virtual address of the entry it was planned from, and the number of blocks and instructions compiled. */
   readonly va: number;
+  /**
+   * Where it can be entered: the planned entry (start 0) and every other block that begins a `case` of its
+   * dispatch — each head of a loop. Blocks generated inline (one path reaches them) are not entries.
+   */
+  readonly entries: readonly RegionEntry[];
   readonly blocks: number;
   readonly instructions: number;
   /** Just compiled (not found in the process-wide cache). */
@@ -304,8 +316,13 @@ class RegionGen {
     return `${count} b = ${int(i)}; continue run;`;
   }
 
+  /** The blocks that get a `case` (and can be entered): the entry, and every block more than one path reaches. */
+  entries(): RegionEntry[] {
+    return this.plans.flatMap((plan, i) => (i === 0 || this.preds[i] !== 1 ? [{ va: plan.va, start: i }] : []));
+  }
+
   source(): string {
-    // A case for the entry and for every block more than one path reaches; the others are generated inline.
+    // A case for each entry; the other blocks are generated inline.
     const cases: string[] = [];
     this.plans.forEach((plan, i) => {
       if (i !== 0 && this.preds[i] === 1) return;
@@ -321,7 +338,7 @@ class RegionGen {
       'const mode = S.mode, fr = mmu.fastRead[mode], fw = mmu.fastWrite[mode], SC = M.sensitiveCounts;',
       regs.length ? `let ${regs.map((r) => `r${r} = R[${r}]`).join(', ')};` : '',
       'let fa = S.fa, fb = S.fb, fk = S.fk, a = 0, x = 0, p = 0, t = 0, q = 0;',
-      'let n = 0, b = 0, pc = 0, code = R_EXIT;',
+      'let n = 0, b = start, pc = 0, code = R_EXIT;',
       'run: for (;;) {',
       '  switch (b) {',
       ...cases,
@@ -438,11 +455,6 @@ function splitAtLeaders(plans: BlockPlan[]): BlockPlan[] {
   });
 }
 
-/** Generate the source of a planned region (the entry block first). */
-export function regionSource(plans: readonly BlockPlan[], variant: IsaVariant): string {
-  return new RegionGen(plans, variant).source();
-}
-
 /**
  * Compiled region functions by source, shared by every machine of the process: the same guest code (the kernel,
  * a workload run again) reuses the function V8 has already optimized, with the type feedback it gathered.
@@ -455,10 +467,12 @@ const MAX_SHARED = 20_000;
 export function compileRegion(va: number, word: (va: number) => number, variant: IsaVariant = 'default'): CompiledRegion | null {
   const plans = planRegion(va, word);
   if (plans.length === 0) return null;
-  const source = regionSource(plans, variant);
+  const gen = new RegionGen(plans, variant);
+  const source = gen.source();
+  const entries = gen.entries();
   const instructions = plans.reduce((s, b) => s + b.words.length, 0);
   const known = shared.get(source);
-  if (known !== undefined) return { fn: known, source, va, blocks: plans.length, instructions, fresh: false };
+  if (known !== undefined) return { fn: known, source, va, entries, blocks: plans.length, instructions, fresh: false };
   const factory = new Function(
     'conditionFlags',
     'R_EXIT',
@@ -467,10 +481,10 @@ export function compileRegion(va: number, word: (va: number) => number, variant:
     'R_FAULT',
     'R_SMC',
     'R_REPLAN',
-    `return function region(M, X, lim) {\n${source}\n};`,
+    `return function region(M, X, lim, start) {\n${source}\n};`,
   );
   const fn = factory(conditionFlags, R_EXIT, R_LIMIT, R_INTERP, R_FAULT, R_SMC, R_REPLAN) as RegionFn;
   if (shared.size >= MAX_SHARED) shared.clear();
   shared.set(source, fn);
-  return { fn, source, va, blocks: plans.length, instructions, fresh: true };
+  return { fn, source, va, entries, blocks: plans.length, instructions, fresh: true };
 }

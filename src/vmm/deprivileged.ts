@@ -9,6 +9,7 @@
  * to its next virtual device event (the host timer would interrupt it there) and injects virtual interrupts
  * at exactly the instruction boundaries where the real machine would take them.
  */
+import { keepLayouts } from '../hw/layouts.js';
 import { CTRL_PG, CR_CTRL, CR_PTBR, MODE_SUPERVISOR, MODE_USER, VEC_DISK, vectorName } from '../isa/arch.js';
 import { disassemble } from '../isa/disasm.js';
 import { opcodeOf } from '../isa/table.js';
@@ -52,6 +53,7 @@ export abstract class DeprivilegedVmm {
     phys.iflag = 1;
     phys.cr[CR_CTRL] = CTRL_PG;
     this.oracle.attach(this.p.phys, this.p.vm);
+    keepLayouts(new.target.name, this);
   }
 
   get vm(): Machine {

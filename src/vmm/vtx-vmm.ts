@@ -25,6 +25,7 @@
  * The general registers r0..r14 are saved by the VMM's exit stub, as on x86 (no VMCS access); the stack
  * pointer, pc, FLAGS and the other guest state live in the VMCS.
  */
+import { keepLayouts } from '../hw/layouts.js';
 import { FRAME_SIZE, INSN_BYTES, PAGE_MASK } from '../isa/arch.js';
 import {
   CR_CTRL,
@@ -205,6 +206,7 @@ export class VtxVmm {
       (opts.tprShadow ? CPU_USE_TPR_SHADOW : CPU_CR8_LOAD_EXITING | CPU_CR8_STORE_EXITING) |
       (opts.ioBitmap ? CPU_USE_IO_BITMAPS : CPU_UNCONDITIONAL_IO_EXITING);
     this.setup();
+    keepLayouts(new.target.name, this);
   }
 
   get vm(): Machine {
