@@ -84,6 +84,14 @@ export interface CompiledRegion {
 export const MAX_REGION_BLOCKS = 64;
 /** The longest block: a straight line of more instructions is cut (the next block follows at once). */
 const MAX_BLOCK = 128;
+/**
+ * The most instructions one instruction-limit check covers. A check at the head of a `case` covers the blocks
+ * generated inline after it (along the longest path); near the limit the region then stops a little early and
+ * the interpreter runs the rest exactly, so a longer cover costs nothing in fidelity, only interpreted steps.
+ */
+const MAX_COVER = 256;
+/** The longest block copied into another `case` instead of dispatched to (RegionGen.copyable). */
+const MAX_COPIED = 8;
 
 function int(n: number): string {
   if (!Number.isSafeInteger(n)) throw new Error(`region compiler: refusing to splice ${String(n)}`);
@@ -270,6 +278,12 @@ class RegionGen {
   /** While generating a `case`: its head block, and the blocks being emitted inline in it. */
   private head = 0;
   private readonly inline = new Set<number>();
+  /** Instructions each block's limit check covers (itself and the blocks inline after it), when it has one. */
+  private readonly cover: number[];
+  /** Blocks generated inline that still need a check of their own (the cover above them would be too long). */
+  private readonly checked = new Set<number>();
+  /** Generating a copy of a block (goTo). */
+  private copying = false;
 
   constructor(
     readonly plans: readonly BlockPlan[],
@@ -281,6 +295,39 @@ class RegionGen {
       const i = this.index.get(s);
       if (i !== undefined) this.preds[i]++;
     }
+    this.cover = plans.map(() => -1);
+    plans.forEach((_, i) => {
+      if (this.entry(i)) this.coverOf(i);
+    });
+  }
+
+  /** A block of a few instructions whose successors all have cases of their own (so a copy of it stays small). */
+  private copyable(i: number): boolean {
+    const plan = this.plans[i];
+    return plan.words.length <= MAX_COPIED && plan.successors.every((va) => {
+      const s = this.index.get(va);
+      return s === undefined || this.entry(s);
+    });
+  }
+
+  /** Does block i get a `case` of its own (more than one path reaches it, or it is the region's entry)? */
+  private entry(i: number): boolean {
+    return i === 0 || this.preds[i] !== 1;
+  }
+
+  /** The instructions block i's check covers: it, then the longest chain of blocks generated inline after it. */
+  private coverOf(i: number): number {
+    if (this.cover[i] >= 0) return this.cover[i];
+    const len = this.plans[i].words.length;
+    let most = 0;
+    for (const va of new Set(this.plans[i].successors)) {
+      const s = this.index.get(va);
+      if (s === undefined || this.entry(s)) continue;
+      const c = this.coverOf(s);
+      if (len + c <= MAX_COVER) most = Math.max(most, c);
+      else this.checked.add(s);
+    }
+    return (this.cover[i] = len + most);
   }
 
   /** The local holding register n (marked as read, or written). */
@@ -307,28 +354,36 @@ class RegionGen {
     if (i === this.head) return `${count} continue L${int(i)};`;
     if (this.preds[i] === 1 && !this.inline.has(i)) {
       this.inline.add(i);
-      const body = this.block(this.plans[i]);
+      const body = this.block(this.plans[i], i);
       this.inline.delete(i);
       return `${count}\n${body}`;
     }
     // (Every block only one path reaches is generated on that path: it must not be dispatched to.)
     if (this.preds[i] === 1 && i !== 0) throw new Error('region compiler: a single-entry block reached twice');
+    // A short block that only leads to other cases is copied here rather than dispatched to: a loop entered
+    // in its middle (the region's entry) then still runs as one JavaScript loop in the case of its head.
+    if (!this.copying && this.copyable(i) && !this.inline.has(i)) {
+      this.copying = true; // (one level: a copy dispatches, so copies never multiply)
+      const body = this.block(this.plans[i], i);
+      this.copying = false;
+      return `${count}\n${body}`;
+    }
     return `${count} b = ${int(i)}; continue run;`;
   }
 
   /** The blocks that get a `case` (and can be entered): the entry, and every block more than one path reaches. */
   entries(): RegionEntry[] {
-    return this.plans.flatMap((plan, i) => (i === 0 || this.preds[i] !== 1 ? [{ va: plan.va, start: i }] : []));
+    return this.plans.flatMap((plan, i) => (this.entry(i) ? [{ va: plan.va, start: i }] : []));
   }
 
   source(): string {
     // A case for each entry; the other blocks are generated inline.
     const cases: string[] = [];
     this.plans.forEach((plan, i) => {
-      if (i !== 0 && this.preds[i] === 1) return;
+      if (!this.entry(i)) return;
       this.head = i;
       this.inline.add(i);
-      cases.push(`      case ${int(i)}: L${int(i)}: for (;;) {\n${this.block(plan)}\n      }`);
+      cases.push(`      case ${int(i)}: L${int(i)}: for (;;) {\n${this.block(plan, i)}\n      }`);
       this.inline.delete(i);
     });
     const regs = [...new Set([...this.read, ...this.written])].sort((a, b) => a - b);
@@ -350,9 +405,10 @@ class RegionGen {
     ].join('\n');
   }
 
-  private block(plan: BlockPlan): string {
+  private block(plan: BlockPlan, i: number): string {
     const len = plan.words.length;
-    const out = [`        if (n + ${int(len)} > lim) { pc = ${int(plan.va)}; code = R_LIMIT; break run; }`];
+    const out: string[] = [];
+    if (this.entry(i) || this.checked.has(i)) out.push(`        if (n + ${int(this.cover[i])} > lim) { pc = ${int(plan.va)}; code = R_LIMIT; break run; }`);
     let ended = false;
     plan.words.forEach((w, k) => {
       const def = insnByOpcode(w >>> 24);
