@@ -9,10 +9,10 @@
  * again: the reference run of `sieve` took 25 ms or 150 ms on alternate runs of one process, depending on whether
  * a collection fell between them.
  *
- * Holding the objects of the previous two runs (per kind of root object) keeps their maps alive, so a new run
- * reuses both the maps and the optimized code. The price is the memory of two old runs; nothing reads them.
+ * Holding the objects of the previous run (per kind of root object) keeps their maps alive, so a new run
+ * reuses both the maps and the optimized code. The price is the memory of one old run per kind; nothing reads it.
  */
-const KEPT = 2;
+const KEPT = 1;
 const recent = new Map<string, object[]>();
 
 /** Call from the constructor of a run's root object (a machine, a VMM): keeps the last few of each kind. */
