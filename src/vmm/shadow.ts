@@ -350,9 +350,14 @@ export class ShadowPaging {
    * change, so its shadows must too.
    */
   virtualCpuWrote(va: number, bytes: number): void {
+    if (this.traced.size === 0) return;
     const vm = this.p.vm;
+    let pa = -1;
     for (let k = 0; k < bytes; k += 4) {
-      const pa = vm.mmu.translate((va + k) | 0, ACCESS_WRITE, MODE_SUPERVISOR, true);
+      const at = (va + k) | 0;
+      // One translation per page the bytes touch (an exception frame is 20 bytes: one page, at most two).
+      if (k === 0 || (at & PAGE_MASK) < 4) pa = vm.mmu.translate(at, ACCESS_WRITE, MODE_SUPERVISOR, true);
+      else if (pa >= 0) pa += 4;
       if (pa >= 0 && this.traced.has(pa & FRAME)) this.tracedWrite(pa);
     }
   }
