@@ -7,6 +7,8 @@ export default defineConfig({
   test: {
     include: ['test/**/*.test.ts', 'src/**/*.test.ts', 'strategies/**/*.test.ts', 'bench/**/*.test.ts'],
     testTimeout: 60_000,
+    // Some suites build their fixture (a quick bench run, a report) once in beforeAll: as long as a test may take.
+    hookTimeout: 60_000,
     pool: 'forks',
     coverage: {
       provider: 'v8',

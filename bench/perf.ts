@@ -46,6 +46,12 @@ export interface PerfPlan {
   json: boolean;
 }
 
+/** Largest over smallest of positive values (null if one is missing or not positive). */
+function spreadOf(values: (number | null)[]): number | null {
+  if (values.length === 0 || !values.every((x): x is number => x !== null && x > 0)) return null;
+  return Math.max(...values) / Math.min(...values);
+}
+
 export function perfPlan(args: Parsed): PerfPlan {
   const v = args.values;
   if (args.positionals.length > 0) throw new UsageError(`perf takes no arguments, got '${args.positionals.join(' ')}' (see virtstrat perf --help)`);
@@ -88,6 +94,12 @@ export interface PerfScalingPoint {
   guest_instructions: number | null;
   warm_ms: number | null;
   ns_per_instruction: number | null;
+  /**
+   * The cost of the instructions this scale adds over the previous one: (warm_ms - previous warm_ms) per added
+   * guest instruction, in ns (null at the first scale). Flat when the cost is linear in the work; unlike
+   * ns_per_instruction it leaves out what every run pays once (memory, boot, the final memory hash).
+   */
+  marginal_ns_per_instruction: number | null;
   max_rss_mb: number | null;
   error: string | null;
 }
@@ -98,6 +110,8 @@ export interface PerfScaling {
   engines: Record<string, PerfScalingPoint[]>;
   /** Largest over smallest ns per instruction across the scales: 1 is perfectly flat. */
   spread: Record<string, number | null>;
+  /** The same for marginal_ns_per_instruction (the scales after the first). */
+  marginal_spread: Record<string, number | null>;
 }
 
 export interface PerfReport {
@@ -237,17 +251,22 @@ export async function measurePerf(plan: PerfPlan, io: PerfIo): Promise<PerfRepor
   if (scalingEngines.length > 0) {
     const full = scaleOf(SCALING_WORKLOAD, plan.quick);
     const scales = SCALING_FRACTIONS.map((f) => Math.max(2, Math.round(full * f)));
-    scaling = { workload: SCALING_WORKLOAD, scales, engines: {}, spread: {} };
+    scaling = { workload: SCALING_WORKLOAD, scales, engines: {}, spread: {}, marginal_spread: {} };
     for (const id of scalingEngines) {
       const points: PerfScalingPoint[] = [];
       for (const scale of scales) {
         const r = engineResult(await run(engineJob(id, SCALING_WORKLOAD, scale)), null);
         const ns = r.warm_ms !== null && r.guest_instructions ? (r.warm_ms * 1e6) / r.guest_instructions : null;
-        points.push({ scale, guest_instructions: r.guest_instructions, warm_ms: r.warm_ms, ns_per_instruction: ns, max_rss_mb: r.max_rss_mb, error: r.error });
+        const prev = points.at(-1);
+        const marginal =
+          prev?.warm_ms != null && prev.guest_instructions != null && r.warm_ms !== null && r.guest_instructions !== null && r.guest_instructions > prev.guest_instructions
+            ? ((r.warm_ms - prev.warm_ms) * 1e6) / (r.guest_instructions - prev.guest_instructions)
+            : null;
+        points.push({ scale, guest_instructions: r.guest_instructions, warm_ms: r.warm_ms, ns_per_instruction: ns, marginal_ns_per_instruction: marginal, max_rss_mb: r.max_rss_mb, error: r.error });
       }
-      const ns = points.map((p) => p.ns_per_instruction);
       scaling.engines[id] = points;
-      scaling.spread[id] = ns.every((x): x is number => x !== null) ? Math.max(...ns) / Math.min(...ns) : null;
+      scaling.spread[id] = spreadOf(points.map((p) => p.ns_per_instruction));
+      scaling.marginal_spread[id] = spreadOf(points.slice(1).map((p) => p.marginal_ns_per_instruction));
     }
   }
 
@@ -285,8 +304,8 @@ export function formatPerf(r: PerfReport): string {
     const s = r.scaling;
     lines.push(`scaling: ${s.workload} at ${s.scales.join(', ')} — ns per guest instruction (warm), peak RSS`);
     for (const [id, points] of Object.entries(s.engines)) {
-      const cells = points.map((p) => `${num(p.ns_per_instruction, 2)} ns, ${num(p.max_rss_mb, 0)} MB`);
-      lines.push(`  ${id.padEnd(13)}${cells.join('  |  ')}  (spread ${num(s.spread[id], 2)}x)`);
+      const cells = points.map((p) => `${num(p.ns_per_instruction, 2)} ns (marginal ${num(p.marginal_ns_per_instruction, 2)}), ${num(p.max_rss_mb, 0)} MB`);
+      lines.push(`  ${id.padEnd(13)}${cells.join('  |  ')}  (spread ${num(s.spread[id], 2)}x, marginal ${num(s.marginal_spread[id], 2)}x)`);
     }
     lines.push('');
   }
