@@ -265,6 +265,22 @@ export interface PageBlock {
  * traced page tables, Adams & Agesen).
  */
 function blockCode(b: PageBlock): string {
+  // Every VMM translates the kernel afresh (translation is what the model counts), so the same blocks come back
+  // run after run: generating a block's code is pure, and the text is kept per block.
+  const key = `${b.va}:${b.words.join(',')}:${b.calloutAt ? [...b.calloutAt].sort((x, y) => x - y).join(',') : ''}`;
+  let code = blockCodes.get(key);
+  if (code === undefined) {
+    code = generateBlockCode(b);
+    if (blockCodes.size >= MAX_SHARED) blockCodes.clear();
+    blockCodes.set(key, code);
+  }
+  return code;
+}
+
+/** Generated block code by block (blockCode). */
+const blockCodes = new Map<string, string>();
+
+function generateBlockCode(b: PageBlock): string {
   const { words, va, calloutAt } = b;
   const parts = [`if (n + ${int(words.length)} > lim) { pc = ${int(va)}; code = ${int(EXIT_LIMIT)}; break run; }`];
   let ended = false;
