@@ -69,6 +69,13 @@ export class Jit {
     return r !== undefined && r.va === va ? r : undefined;
   }
 
+  /** The regions compiled and still valid, each once (for tools and tests). */
+  regionList(): CompiledRegion[] {
+    const all = new Set<CompiledRegion>();
+    for (const frame of this.regions) for (const e of frame ?? []) if (e !== undefined) all.add(e.region);
+    return [...all];
+  }
+
   /** Does the frame of pa hold compiled code? */
   hasCode(pa: number): boolean {
     const f = this.regions[pa >>> PAGE_SHIFT];

@@ -15,6 +15,7 @@ import { FUZZ_MEMORY_BYTES } from '../../src/fuzz/layout.js';
 import { renderProgram } from '../../src/fuzz/program.js';
 import { runBare } from '../../src/run/reference.js';
 import { JIT_TUNING } from '../../src/translate/jit.js';
+import { VEC_TIMER } from '../../src/isa/arch.js';
 import type { Execution } from '../../src/hw/machine.js';
 import { Machine } from '../../src/hw/machine.js';
 import { guestImage } from '../../src/run/engine-run.js';
@@ -81,6 +82,22 @@ function same(source: string, budget?: number): Machine {
 }
 
 describe('the mechanisms', () => {
+  it('a loop that timer interrupts return into at many different instructions is compiled once', () => {
+    // sieve's user code is one loop nest; every timer tick leaves it at whatever instruction was next and
+    // returns there. Near compiled code the executor steps to an entry of the region it has (the head of a
+    // loop) instead of compiling a new region for each of those addresses.
+    const w = WORKLOADS.find((x) => x.name === 'sieve')!;
+    const m = new Machine({ memoryBytes: 8 << 20, execution: 'compiled' });
+    m.mem.load(guestImage({ kind: 'workload', workload: w, scale: w.defaultScale / 4 }, 'native'), 0);
+    m.run(50_000_000);
+    expect(m.status).toBe('exited');
+    expect(m.exceptionCounts[VEC_TIMER], 'timer interrupts').toBeGreaterThan(40);
+    const USER_BASE = 0x100000; // workloads/kernel/defs.s
+    const user = m.jit!.regionList().filter((r) => r.va >>> 0 >= USER_BASE);
+    expect(user.map((r) => r.blocks)).toHaveLength(1);
+    expect(user[0].entries.length, 'entries: the planned one and the loop heads').toBeGreaterThan(1);
+  });
+
   it('a budget that ends in the middle of a compiled loop stops at exactly that instruction', () => {
     // A 3-instruction loop; 10,000 plus 1 or 2 instructions can only be reached by leaving the region before a
     // block that would not fit, and interpreting the rest.
