@@ -14,10 +14,11 @@
  * planned from and the head of each loop in it — keyed by physical address and checked against the virtual
  * address; a store to a frame holding compiled code drops the frame's regions.
  *
- * Interrupts and faults return into guest code at any instruction, often in the middle of a compiled loop. Near
+ * Interrupts and faults return into guest code at any instruction, often in the middle of a compiled loop. Inside
  * compiled code, the executor therefore steps the interpreter one instruction at a time (up to SEEK_STEPS) until
  * it reaches an entry, instead of compiling one more region for every address a loop was interrupted at: V8
- * then optimizes one function per loop, not a dozen copies that each warm up on their own.
+ * then optimizes one function per loop, not a dozen copies that each warm up on their own. (Code no region
+ * holds is warmed and compiled as usual.)
  */
 import { PAGE_MASK, PAGE_SHIFT } from '../isa/arch.js';
 import { EXEC_EVENT, EXEC_LIMIT, interpreterFor, type ExecFn } from '../hw/interp.js';
@@ -49,6 +50,8 @@ export class Jit {
   readonly X: RegionContext = { n: 0, smc: false };
   /** Region entries by frame, then by word offset of the entry (dense, like the translation cache). */
   private readonly regions: (Entry | undefined)[][] = [];
+  /** By frame, a flag per word: some region holds the instruction there. */
+  private readonly covered: (Uint8Array | undefined)[] = [];
   private readonly heat = new Map<number, number>();
   private readonly bit: number;
   // Statistics (for perf tools; never part of a run's counts).
@@ -76,10 +79,10 @@ export class Jit {
     return [...all];
   }
 
-  /** Does the frame of pa hold compiled code? */
-  hasCode(pa: number): boolean {
-    const f = this.regions[pa >>> PAGE_SHIFT];
-    return f !== undefined && f.length > 0;
+  /** Does a region hold the instruction at pa (so that stepping on reaches one of its entries)? */
+  inRegion(pa: number): boolean {
+    const c = this.covered[pa >>> PAGE_SHIFT];
+    return c !== undefined && c[(pa & PAGE_MASK) >>> 2] !== 0;
   }
 
   /** Count one arrival at (pa, va); compile its region once it is hot. */
@@ -118,6 +121,11 @@ export class Jit {
       if (e.start === 0) entry = slots[slot] = registered;
       else slots[slot] ??= registered; // a loop head another region already enters stays with it
     }
+    const covered = (this.covered[frame] ??= new Uint8Array((PAGE_MASK + 1) >>> 2));
+    for (const b of region.spans) {
+      const first = ((pa + (b.va - va)) & PAGE_MASK) >>> 2;
+      covered.fill(1, first, first + b.length);
+    }
     this.m.mmu.markCode(frame, this.bit);
     this.compiled++;
     this.compiledInstructions += region.instructions;
@@ -128,6 +136,7 @@ export class Jit {
   invalidateFrame(frame: number): void {
     if (this.regions[frame] === undefined) return;
     this.regions[frame] = [];
+    this.covered[frame] = undefined;
     this.m.mmu.unmarkCode(frame, this.bit);
     this.invalidated++;
     this.X.smc = true;
@@ -175,7 +184,7 @@ export const compiledExec: ExecFn = (M, limit) => {
           seekFrame = pa >>> PAGE_SHIFT;
           seeking = 0;
         }
-        if (seeking < SEEK_STEPS && jit.hasCode(pa)) {
+        if (seeking < SEEK_STEPS && jit.inRegion(pa)) {
           seeking++;
           k = 1;
         } else region = jit.warm(pa, pc);

@@ -74,6 +74,8 @@ export interface CompiledRegion {
    * dispatch — each head of a loop. Blocks generated inline (one path reaches them) are not entries.
    */
   readonly entries: readonly RegionEntry[];
+  /** The guest code it holds: each block's address and its number of instructions. */
+  readonly spans: readonly { readonly va: number; readonly length: number }[];
   readonly blocks: number;
   readonly instructions: number;
   /** Just compiled (not found in the process-wide cache). */
@@ -108,6 +110,8 @@ interface Shape {
   /** Goes through a system operation, or sets IF with an interrupt shadow (sti). */
   readonly system: boolean;
   readonly shadow: boolean;
+  /** Pushes a value: with control, a call (its return point is where a `ret` comes back to). */
+  readonly pushes: boolean;
 }
 
 const shapes = new Map<number, Shape>();
@@ -115,7 +119,7 @@ const shapes = new Map<number, Shape>();
 function shapeOf(def: InsnDef): Shape {
   let shape = shapes.get(def.opcode);
   if (shape === undefined) {
-    const seen = { control: false, conditional: false, system: false, shadow: false };
+    const seen = { control: false, conditional: false, system: false, shadow: false, pushes: false };
     const probe = new Proxy({} as Emit, {
       get(_t, prop) {
         if (prop === 'imm' || prop === 'next' || prop === 'target' || prop === 'mode') return '0';
@@ -123,6 +127,7 @@ function shapeOf(def: InsnDef): Shape {
           if (prop === 'jump') seen.control = true;
           if (prop === 'branch') seen.control = seen.conditional = true;
           if (prop === 'system') seen.system = true;
+          if (prop === 'push') seen.pushes = true;
           if (prop === 'setIF' && args[1] === true) seen.shadow = true;
           return '';
         };
@@ -203,7 +208,10 @@ class RegionEmit implements Emit {
   jump(expr: string): string {
     this.endsControl = true;
     if (expr === this.target) return this.goTo(Number(expr), this.k + 1);
-    return `t = ${expr}; ${this.g.leave('R_EXIT', 't', this.k + 1)}`;
+    // A computed target (a `ret`): back into the region if it is one of its return points, else leave.
+    const smc = this.stores ? `if (q !== 0) { q = 0; if (X.smc) { ${this.g.leave('R_SMC', 't', this.k + 1)} } } ` : '';
+    const back = this.g.returnDispatch('t', this.k + 1);
+    return `t = ${expr}; ${back === '' ? '' : smc + back}${this.g.leave('R_EXIT', 't', this.k + 1)}`;
   }
   branch(c: Cond): string {
     this.endsControl = true;
@@ -284,6 +292,8 @@ class RegionGen {
   private readonly checked = new Set<number>();
   /** Generating a copy of a block (goTo). */
   private copying = false;
+  /** Blocks that are the return point of a call in the region. */
+  private readonly returnPoints: number[];
 
   constructor(
     readonly plans: readonly BlockPlan[],
@@ -294,6 +304,13 @@ class RegionGen {
     for (const b of plans) for (const s of b.successors) {
       const i = this.index.get(s);
       if (i !== undefined) this.preds[i]++;
+    }
+    this.returnPoints = [];
+    for (const b of plans) {
+      const last = insnByOpcode(b.words[b.words.length - 1] >>> 24);
+      const shape = last ? shapeOf(last) : null;
+      const i = this.index.get((b.va + 4 * b.words.length) | 0);
+      if (shape?.control && shape.pushes && i !== undefined && this.entry(i) && !this.returnPoints.includes(i)) this.returnPoints.push(i);
     }
     this.cover = plans.map(() => -1);
     plans.forEach((_, i) => {
@@ -328,6 +345,15 @@ class RegionGen {
       else this.checked.add(s);
     }
     return (this.cover[i] = len + most);
+  }
+
+  /**
+   * Continue at the computed address in `target` if it is the return point of a call in the region (a block of
+   * its own, see planRegion): a `ret` then stays in compiled code. Empty when the region has none.
+   */
+  returnDispatch(target: string, retired: number): string {
+    const cases = this.returnPoints.map((i) => `case ${int(this.plans[i].va)}: n += ${int(retired)}; b = ${int(i)}; continue run;`);
+    return cases.length === 0 ? '' : `switch (${target}) { ${cases.join(' ')} } `;
   }
 
   /** The local holding register n (marked as read, or written). */
@@ -454,6 +480,9 @@ export function planRegion(va: number, word: (va: number) => number): BlockPlan[
     seen.add(start);
     const words: number[] = [];
     const successors: number[] = [];
+    // The return point of a call: planned as a block of its own (no path of the region leads there — the
+    // callee's `ret` does), so that it is an entry and a return from a call does not leave compiled code.
+    let returnPoint: number | null = null;
     let next: BlockPlan['next'] = 'block';
     let at = start;
     for (;;) {
@@ -477,6 +506,7 @@ export function planRegion(va: number, word: (va: number) => number): BlockPlan[
         const target = shape.control && def.imm === 'off24' ? (at + 4 * immOf(w, 'off24')) | 0 : null;
         if (target !== null && inPage(target)) successors.push(target);
         if ((shape.conditional || !shape.control) && inPage(at)) successors.push(at);
+        if (shape.control && shape.pushes && inPage(at)) returnPoint = at;
         break;
       }
       if (words.length >= MAX_BLOCK) {
@@ -490,6 +520,7 @@ export function planRegion(va: number, word: (va: number) => number): BlockPlan[
     }
     if (next === 'block' && inPage(at) && successors.length === 0 && !insnByOpcode(words[words.length - 1] >>> 24)?.endsBlock) successors.push(at);
     work.push(...successors);
+    if (returnPoint !== null) work.push(returnPoint);
     plans.push({ va: start, words, next, successors });
   }
   return splitAtLeaders(plans);
@@ -527,8 +558,9 @@ export function compileRegion(va: number, word: (va: number) => number, variant:
   const source = gen.source();
   const entries = gen.entries();
   const instructions = plans.reduce((s, b) => s + b.words.length, 0);
+  const spans = plans.map((b) => ({ va: b.va, length: b.words.length }));
   const known = shared.get(source);
-  if (known !== undefined) return { fn: known, source, va, entries, blocks: plans.length, instructions, fresh: false };
+  if (known !== undefined) return { fn: known, source, va, entries, spans, blocks: plans.length, instructions, fresh: false };
   const factory = new Function(
     'conditionFlags',
     'R_EXIT',
@@ -542,5 +574,5 @@ export function compileRegion(va: number, word: (va: number) => number, variant:
   const fn = factory(conditionFlags, R_EXIT, R_LIMIT, R_INTERP, R_FAULT, R_SMC, R_REPLAN) as RegionFn;
   if (shared.size >= MAX_SHARED) shared.clear();
   shared.set(source, fn);
-  return { fn, source, va, entries, blocks: plans.length, instructions, fresh: true };
+  return { fn, source, va, entries, spans, blocks: plans.length, instructions, fresh: true };
 }

@@ -98,6 +98,27 @@ describe('the mechanisms', () => {
     expect(user[0].entries.length, 'entries: the planned one and the loop heads').toBeGreaterThan(1);
   });
 
+  it('a call and its ret stay in compiled code: the return point is an entry, and ret dispatches to it', () => {
+    // 1,000 calls of a function in the same page. A ret used to leave the region (its return point was another
+    // region, or interpreted); now the region holds the return point as a block and the ret continues there.
+    const m = same(`
+start:  li   r15, 0x8000
+        movi r1, 0
+        movi r2, 0
+1:      call add3
+        addi r1, r1, 1
+        cmpi r1, 1000
+        bne  1b
+        hlt
+add3:   addi r2, r2, 3
+        ret
+`);
+    expect(m.registers().r[2]).toBe(3000);
+    // (The first iterations run in the interpreter, until the loop is hot.)
+    expect(m.jit!.regionRetired, 'instructions retired in compiled code').toBeGreaterThan(0.8 * m.retired);
+    expect(m.jit!.regionRuns, 'entries into compiled code (1,000 if every ret left it)').toBeLessThan(10);
+  });
+
   it('a budget that ends in the middle of a compiled loop stops at exactly that instruction', () => {
     // A 3-instruction loop; 10,000 plus 1 or 2 instructions can only be reached by leaving the region before a
     // block that would not fit, and interpreting the rest.
