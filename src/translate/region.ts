@@ -21,10 +21,10 @@
  * faults, TLB traffic and the exact instruction at which a timer interrupt arrives are the interpreter's
  * (test/hw/compiled.test.ts).
  *
- * Contract of a region function `fn(M, X, lim, start)`: begins at entry `start` (CompiledRegion.entries), runs at most `lim` guest instructions on M (never a block
- * that would not fit: it returns R_LIMIT first), leaves the CPU state written back in M.cpu (pc where the guest
- * continues), the number of instructions it retired in X.n (the caller accounts them with M.retire), and
- * returns an R_* code.
+ * Contract of a region function `fn(M, X, lim, start)`: begins at entry `start` (CompiledRegion.entries), runs
+ * at most `lim` guest instructions on M (never a block that would not fit: it returns R_LIMIT first), leaves the
+ * CPU state written back in M.cpu (pc where the guest continues), the number of instructions it retired in X.n
+ * (the caller accounts them with M.retire), and returns an R_* code.
  */
 import { FLAGS_CONDITION_MASK, IF_SHIFT, PAGE_MASK, PAGE_SHIFT, SP, VEC_ALIGNMENT, VEC_PRIVILEGE, type IsaVariant } from '../isa/arch.js';
 import { immOf } from '../isa/encoding.js';
