@@ -543,24 +543,28 @@ function splitAtLeaders(plans: BlockPlan[]): BlockPlan[] {
 }
 
 /**
- * Compiled region functions by source, shared by every machine of the process: the same guest code (the kernel,
- * a workload run again) reuses the function V8 has already optimized, with the type feedback it gathered.
+ * Compiled regions by what they were compiled from (the ISA variant and the planned blocks), shared by every
+ * machine of the process: the same guest code (the kernel, a workload run again) reuses the function V8 has
+ * already optimized, with the type feedback it gathered — and is not even generated again.
  */
-const shared = new Map<string, RegionFn>();
+const shared = new Map<string, CompiledRegion>();
 /** Bound the cache: programs that generate code without end (fuzzing) must not grow memory without end. */
 const MAX_SHARED = 20_000;
+
+/** Everything a region's source depends on: the variant and each planned block (its successors follow from it). */
+function planKey(plans: readonly BlockPlan[], variant: IsaVariant): string {
+  return `${variant}|${plans.map((b) => `${b.va}:${b.next}:${b.words.join(',')}`).join('|')}`;
+}
 
 /** Compile the region that starts at `va`, or null if its first instruction must be interpreted. */
 export function compileRegion(va: number, word: (va: number) => number, variant: IsaVariant = 'default'): CompiledRegion | null {
   const plans = planRegion(va, word);
   if (plans.length === 0) return null;
+  const key = planKey(plans, variant);
+  const known = shared.get(key);
+  if (known !== undefined) return { ...known, fresh: false };
   const gen = new RegionGen(plans, variant);
   const source = gen.source();
-  const entries = gen.entries();
-  const instructions = plans.reduce((s, b) => s + b.words.length, 0);
-  const spans = plans.map((b) => ({ va: b.va, length: b.words.length }));
-  const known = shared.get(source);
-  if (known !== undefined) return { fn: known, source, va, entries, spans, blocks: plans.length, instructions, fresh: false };
   const factory = new Function(
     'conditionFlags',
     'R_EXIT',
@@ -572,7 +576,17 @@ export function compileRegion(va: number, word: (va: number) => number, variant:
     `return function region(M, X, lim, start) {\n${source}\n};`,
   );
   const fn = factory(conditionFlags, R_EXIT, R_LIMIT, R_INTERP, R_FAULT, R_SMC, R_REPLAN) as RegionFn;
+  const region: CompiledRegion = {
+    fn,
+    source,
+    va,
+    entries: gen.entries(),
+    spans: plans.map((b) => ({ va: b.va, length: b.words.length })),
+    blocks: plans.length,
+    instructions: plans.reduce((s, b) => s + b.words.length, 0),
+    fresh: true,
+  };
   if (shared.size >= MAX_SHARED) shared.clear();
-  shared.set(source, fn);
-  return { fn, source, va, entries, spans, blocks: plans.length, instructions, fresh: true };
+  shared.set(key, region);
+  return region;
 }
