@@ -210,9 +210,12 @@ export class BinaryTranslationVmm extends TrapAndEmulateVmm {
     const frame = b.pa >>> PAGE_SHIFT;
     if (d.trace !== null) {
       if (d.trace.version === cache.version(frame) && d.trace.epoch === cache.epoch) return d.trace;
-      // The page's blocks changed (during warm-up, new blocks are translated): wait until it is hot again.
+      // The page's blocks changed (during warm-up, new blocks are translated): wait until it is hot again. This
+      // is not one of the trace's bounded rebuilds (those are for a trace that keeps leaving where the model
+      // chains): a kernel page gains blocks for a long time, and a loop must not end up running block by block.
       d.trace = null;
       d.runs = 0;
+      d.rebuilds = 0;
     }
     if (!this.chaining || ++d.runs < DBT_TUNING.traceAfter || d.rebuilds >= DBT_TUNING.maxTraceBuilds) return (d.single ??= single(b));
     d.rebuilds++;
