@@ -5,6 +5,7 @@
  */
 import { Machine, type Execution } from '../src/hw/machine.js';
 import { Counters } from '../src/metrics/counters.js';
+import { machineOutcome } from '../src/run/outcome.js';
 import { diskSectorsFor } from '../src/run/reference.js';
 import { nativeControlCount, nativeFlagCount } from '../src/vmm/deprivileged.js';
 import type { EngineOutcome, RunSpec } from './engine.js';
@@ -18,36 +19,9 @@ export function runBareMachine(spec: RunSpec, execution: Execution): Machine {
   return m;
 }
 
-/** Exceptions delivered through the guest's vectors, and of those the faults (vectors 0..31). */
-export function deliveries(m: Machine): { all: number; faults: number } {
-  let all = 0;
-  let faults = 0;
-  m.exceptionCounts.forEach((n, v) => {
-    all += n;
-    if (v < 32) faults += n;
-  });
-  return { all, faults };
-}
-
+/** The outcome of a run on one bare machine (src/run/outcome.ts). */
 export function bareOutcome(m: Machine, c: Counters): EngineOutcome {
-  c.guestInstructions = m.retired;
-  c.userInstructions = m.retiredUser;
-  c.kernelInstructions = m.retiredSupervisor;
-  c.idleTicks = m.idle;
-  c.tlbWalks = m.mmu.walks;
-  c.pageWalkRefs = m.mmu.walkRefs;
-  c.tlbFlushes = m.mmu.flushes;
-  return {
-    status: m.status,
-    message: m.statusMessage,
-    exitCode: m.status === 'exited' ? m.dev.exitCode : null,
-    console: m.dev.console.text(),
-    registers: m.registers(),
-    memoryHash: m.mem.hash(),
-    counters: c,
-    silentFailures: [],
-    details: {},
-  };
+  return machineOutcome(m, m, c);
 }
 
 export { nativeControlCount, nativeFlagCount };

@@ -4,7 +4,8 @@
  */
 import { Counters } from '../src/metrics/counters.js';
 import type { Engine } from './engine.js';
-import { bareOutcome, deliveries, nativeControlCount, nativeFlagCount, runBareMachine } from './bare.js';
+import { countHardwareDeliveries } from '../src/run/outcome.js';
+import { bareOutcome, nativeControlCount, nativeFlagCount, runBareMachine } from './bare.js';
 
 export const native: Engine = {
   id: 'native',
@@ -16,9 +17,7 @@ export const native: Engine = {
     const m = runBareMachine(spec, spec.execution ?? 'compiled');
     const c = new Counters();
     c.directInstructions = m.retired;
-    const d = deliveries(m);
-    c.hardwareDeliveries = d.all;
-    c.hardwareFaultDeliveries = d.faults;
+    countHardwareDeliveries(c, m.exceptionCounts);
     c.physicalPortAccesses = m.dev.portReads + m.dev.portWrites;
     c.nativeFlagInstructions = nativeFlagCount(m);
     c.nativeControlInstructions = nativeControlCount(m);

@@ -20,8 +20,6 @@ import {
   FLAG_OF,
   FLAG_SF,
   FLAG_ZF,
-  FLAGS_CONDITION_MASK,
-  IF_SHIFT,
   PAGE_MASK,
   PAGE_SHIFT,
   SP,
@@ -32,7 +30,8 @@ import {
 } from '../isa/arch.js';
 import { INSTRUCTIONS, isPrivileged, type Cond, type Emit, type InsnDef, type RegField, type SystemOp } from '../isa/table.js';
 import { conditionFlags } from './cpu.js';
-import { ACCESS_FETCH, ACCESS_READ, ACCESS_WRITE, FAST_MASK } from './mmu.js';
+import { FIELD_SHIFT, SharedEmit } from './emit-shared.js';
+import { ACCESS_FETCH, FAST_MASK } from './mmu.js';
 import { SYS_BREAK, SYS_FAULT, SYS_RETIRED, systemOp } from './system.js';
 import type { Machine } from './machine.js';
 
@@ -41,7 +40,6 @@ export const EXEC_EVENT = 1;
 
 export type ExecFn = (m: Machine, limit: number) => number;
 
-const FIELD_SHIFT: Record<RegField, number> = { rd: 20, rs: 16, rt: 12 };
 /** Mask with the page-offset bits except the low two: (pc & FETCH_MASK) equals the page base only if pc is aligned. */
 const FETCH_MASK = ~PAGE_MASK | 3;
 
@@ -81,11 +79,13 @@ export function condExpr(c: Cond, fa = 'fa', fb = 'fb', fk = 'fk'): string {
 if (FLAG_SF !== 1 << 7 || FLAG_OF !== 1 << 11) throw new Error('condExpr assumes SF = bit 7 and OF = bit 11');
 
 /** The emitter used to generate interpreter cases: fields are decoded from `w` at run time. */
-class InterpEmit implements Emit {
+class InterpEmit extends SharedEmit implements Emit {
   /** Set when the body ended control flow itself (jump, branch, trap, system operation). */
   endsControl = false;
 
-  constructor(private readonly def: InsnDef) {}
+  constructor(private readonly def: InsnDef) {
+    super();
+  }
 
   /** Does this entry's semantics go through a system operation? (Probed with a throwaway emitter.) */
   usesSystemOp(def: InsnDef): boolean {
@@ -125,16 +125,15 @@ class InterpEmit implements Emit {
     this.endsControl = true;
     return `pc = ${condExpr(c)} ? ${this.target} : ${this.next}; ic++; continue;`;
   }
-  compare(a: string, b: string): string {
-    return `fa = ${a}; fb = ${b}; fk = 0;`;
-  }
-  flags(): string {
-    return `(conditionFlags(fa, fb, fk) | (S.iflag << ${IF_SHIFT}))`;
-  }
-  setConditionFlags(expr: string): string {
-    return `fa = (${expr}) & ${FLAGS_CONDITION_MASK}; fb = 0; fk = 1;`;
-  }
   readonly mode = 'mode';
+  protected readonly accessMode = 'mode';
+  protected readonly iflag = 'S.iflag';
+  protected faultExit(): string {
+    return 'break exc;';
+  }
+  protected stackPointer(): string {
+    return `R[${SP}]`;
+  }
   setIF(expr: string, shadow = false): string {
     if (expr === '0') return 'S.iflag = 0;';
     if (shadow) {
@@ -150,35 +149,6 @@ class InterpEmit implements Emit {
   }
   audit(detail: string): string {
     return `M.audit(pc, ${this.def.opcode}, ${detail}, ic - icMark);`;
-  }
-  /** a = effective address; p = physical address, or leave through the exception path. */
-  private translate(ea: string, fast: 'fr' | 'fw', access: number, aligned: boolean): string {
-    const align = aligned
-      ? `if ((a & 3) !== 0) { F.set(${VEC_ALIGNMENT}, 0, a); break exc; } `
-      : '';
-    return (
-      `a = ${ea}; ${align}x = (a >>> ${PAGE_SHIFT}) & ${FAST_MASK}; ` +
-      `if (${fast}[x] === (a >>> ${PAGE_SHIFT})) p = tPhys[x] | (a & ${PAGE_MASK}); ` +
-      `else { p = mmu.translate(a, ${access}, mode); if (p < 0) break exc; } `
-    );
-  }
-  load(size: 4 | 1, dest: RegField, ea: string): string {
-    return this.translate(ea, 'fr', ACCESS_READ, size === 4) + this.set(dest, size === 4 ? 'mem32[p >>> 2]' : 'mem8[p]');
-  }
-  store(size: 4 | 1, ea: string, value: string): string {
-    return this.translate(ea, 'fw', ACCESS_WRITE, size === 4) + (size === 4 ? `mem32[p >>> 2] = ${value};` : `mem8[p] = ${value};`);
-  }
-  push(value: string): string {
-    // The value is read before sp changes (push sp pushes the old sp); sp changes only if the store succeeds.
-    return `${this.store(4, `(R[${SP}] - 4) | 0`, value)} R[${SP}] = a;`;
-  }
-  pop(dest: RegField | 't'): string {
-    // sp is updated before the destination is written, so `pop sp` loads the popped value.
-    const load = `${this.translate(`R[${SP}]`, 'fr', ACCESS_READ, true)}t = mem32[p >>> 2]; R[${SP}] = (a + 4) | 0;`;
-    return dest === 't' ? load : `${load} ${this.set(dest, 't')}`;
-  }
-  fault(vector: number, errorCode = '0'): string {
-    return `F.set(${vector}, ${errorCode}, 0); break exc;`;
   }
   trap(vector: number): string {
     this.endsControl = true;

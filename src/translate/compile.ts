@@ -26,13 +26,13 @@
  * instructions it retired, in D.last the block it left from, in D.chained how many chained transitions it made,
  * and in P.cpu.pc where the guest continues (for a fault or callout: the instruction that caused it).
  */
-import { CR_TPR, FLAGS_CONDITION_MASK, IF_SHIFT, PAGE_MASK, PAGE_SHIFT, SP, VEC_ALIGNMENT, VEC_INVALID_OPCODE } from '../isa/arch.js';
+import { CR_TPR, PAGE_MASK, SP, VEC_INVALID_OPCODE } from '../isa/arch.js';
 import { immOf } from '../isa/encoding.js';
 import { insnByOpcode, type Cond, type Emit, type InsnDef, type RegField, type SystemOp } from '../isa/table.js';
 import { conditionFlags } from '../hw/cpu.js';
+import { FIELD_SHIFT, SharedEmit, spliceInt } from '../hw/emit-shared.js';
 import { condExpr } from '../hw/interp.js';
 import type { Machine } from '../hw/machine.js';
-import { ACCESS_READ, ACCESS_WRITE, FAST_MASK } from '../hw/mmu.js';
 
 export const EXIT_TAKEN = 0;
 export const EXIT_FALLTHROUGH = 1;
@@ -84,8 +84,7 @@ export const MAX_BLOCK_LENGTH = 32;
 
 /** A decoded integer spliced into generated code: it must be a safe integer. */
 function int(n: number): string {
-  if (!Number.isSafeInteger(n)) throw new Error(`block compiler: refusing to splice ${String(n)}`);
-  return String(n);
+  return spliceInt(n, 'block compiler');
 }
 
 function reg(n: number): string {
@@ -93,7 +92,6 @@ function reg(n: number): string {
   return `r${n}`;
 }
 
-const FIELD_SHIFT: Record<RegField, number> = { rd: 20, rs: 16, rt: 12 };
 
 /** How many leading words form one block: stop after a block-ending instruction, at a page end, or at the cap. */
 export function blockLength(words: readonly number[], va: number): number {
@@ -120,11 +118,15 @@ function goTo(code: number, va: number, retired: number): string {
 }
 
 /** Emits one instruction of a block: fields are constants of this instruction word. */
-class BlockEmit implements Emit {
+class BlockEmit extends SharedEmit implements Emit {
   /** The instruction ended control flow (every path leaves). */
   endsControl = false;
-  /** The instruction stores to memory (so it may have hit translated code). */
-  stores = false;
+  /** Translated kernel code runs in physical user mode: its memory accesses are checked as user accesses. */
+  protected readonly accessMode = '1';
+  /** pushf in translated guest-kernel code pushes the VIRTUAL interrupt flag. */
+  protected readonly iflag = 'V.cpu.iflag';
+  /** A store that went the slow way may have hit translated code (checked after the instruction). */
+  protected override readonly afterSlowStore = ' q = 1;';
 
   constructor(
     private readonly def: InsnDef,
@@ -132,14 +134,19 @@ class BlockEmit implements Emit {
     private readonly va: number,
     /** Index of this instruction in the block (instructions retired before it). */
     private readonly k: number,
-  ) {}
+  ) {
+    super();
+  }
 
   private field(f: RegField): number {
     return (this.word >>> FIELD_SHIFT[f]) & 15;
   }
 
-  private faultExit(): string {
+  protected faultExit(): string {
     return leave(EXIT_FAULT, int(this.va), this.k);
+  }
+  protected stackPointer(): string {
+    return reg(SP);
   }
 
   r(f: RegField): string {
@@ -172,16 +179,6 @@ class BlockEmit implements Emit {
     this.endsControl = true;
     return `if (${condExpr(c)}) { ${goTo(EXIT_TAKEN, Number(this.target), this.k + 1)} } ${goTo(EXIT_FALLTHROUGH, (this.va + 4) | 0, this.k + 1)}`;
   }
-  compare(a: string, b: string): string {
-    return `fa = ${a}; fb = ${b}; fk = 0;`;
-  }
-  flags(): string {
-    // pushf in translated guest-kernel code pushes the VIRTUAL interrupt flag.
-    return `(conditionFlags(fa, fb, fk) | (V.cpu.iflag << ${IF_SHIFT}))`;
-  }
-  setConditionFlags(expr: string): string {
-    return `fa = (${expr}) & ${FLAGS_CONDITION_MASK}; fb = 0; fk = 1;`;
-  }
   /** Translated code is guest-kernel code: the virtual mode is supervisor. */
   readonly mode = '0';
   setIF(expr: string, shadow = false): string {
@@ -196,33 +193,6 @@ class BlockEmit implements Emit {
   }
   audit(): string {
     return ''; // translated code never runs in (virtual) user mode
-  }
-  private translate(ea: string, fast: 'fr' | 'fw', access: number, aligned: boolean, store: boolean): string {
-    const align = aligned ? `if ((a & 3) !== 0) { F.set(${VEC_ALIGNMENT}, 0, a); ${this.faultExit()} } ` : '';
-    return (
-      `a = ${ea}; ${align}x = (a >>> ${PAGE_SHIFT}) & ${FAST_MASK}; ` +
-      `if (${fast}[x] === (a >>> ${PAGE_SHIFT})) p = tPhys[x] | (a & ${PAGE_MASK}); ` +
-      `else { p = mmu.translate(a, ${access}, 1); if (p < 0) ${this.faultExit()}${store ? ' q = 1;' : ''} } `
-    );
-  }
-  load(size: 4 | 1, dest: RegField, ea: string): string {
-    return this.translate(ea, 'fr', ACCESS_READ, size === 4, false) + this.set(dest, size === 4 ? 'mem32[p >>> 2]' : 'mem8[p]');
-  }
-  store(size: 4 | 1, ea: string, value: string): string {
-    this.stores = true;
-    return (
-      this.translate(ea, 'fw', ACCESS_WRITE, size === 4, true) + (size === 4 ? `mem32[p >>> 2] = ${value};` : `mem8[p] = ${value};`)
-    );
-  }
-  push(value: string): string {
-    return `${this.store(4, `(${reg(SP)} - 4) | 0`, value)} ${reg(SP)} = a;`;
-  }
-  pop(dest: RegField | 't'): string {
-    const load = `${this.translate(reg(SP), 'fr', ACCESS_READ, true, false)}t = mem32[p >>> 2]; ${reg(SP)} = (a + 4) | 0;`;
-    return dest === 't' ? load : `${load} ${this.set(dest, 't')}`;
-  }
-  fault(vector: number, errorCode = '0'): string {
-    return `F.set(${int(vector)}, ${errorCode}, 0); ${this.faultExit()}`;
   }
   trap(vector: number): string {
     this.endsControl = true;

@@ -26,13 +26,13 @@
  * CPU state written back in M.cpu (pc where the guest continues), the number of instructions it retired in X.n
  * (the caller accounts them with M.retire), and returns an R_* code.
  */
-import { FLAGS_CONDITION_MASK, IF_SHIFT, PAGE_MASK, PAGE_SHIFT, SP, VEC_ALIGNMENT, VEC_PRIVILEGE, type IsaVariant } from '../isa/arch.js';
+import { PAGE_MASK, SP, VEC_PRIVILEGE, type IsaVariant } from '../isa/arch.js';
 import { immOf } from '../isa/encoding.js';
 import { insnByOpcode, isPrivileged, type Cond, type Emit, type InsnDef, type RegField } from '../isa/table.js';
 import { conditionFlags } from '../hw/cpu.js';
+import { FIELD_SHIFT, SharedEmit, spliceInt } from '../hw/emit-shared.js';
 import { condExpr } from '../hw/interp.js';
 import type { Machine } from '../hw/machine.js';
-import { ACCESS_READ, ACCESS_WRITE, FAST_MASK } from '../hw/mmu.js';
 
 /** Control left the region; the guest continues at cpu.pc. */
 export const R_EXIT = 0;
@@ -96,11 +96,9 @@ const MAX_COVER = 256;
 const MAX_COPIED = 8;
 
 function int(n: number): string {
-  if (!Number.isSafeInteger(n)) throw new Error(`region compiler: refusing to splice ${String(n)}`);
-  return String(n);
+  return spliceInt(n, 'region compiler');
 }
 
-const FIELD_SHIFT: Record<RegField, number> = { rd: 20, rs: 16, rt: 12 };
 
 /** What an instruction's semantics do, found by running its `exec` with a recording emitter. */
 interface Shape {
@@ -162,11 +160,14 @@ interface BlockPlan {
 }
 
 /** Emits one instruction of a region: fields are constants of its word. */
-class RegionEmit implements Emit {
+class RegionEmit extends SharedEmit implements Emit {
   endsControl = false;
-  stores = false;
   /** The instruction may set IF: after it, re-plan if an interrupt is pending. */
   setsIF = false;
+  protected readonly accessMode = 'mode';
+  protected readonly iflag = 'S.iflag';
+  /** A store that went the slow way may have hit compiled code (checked after the instruction). */
+  protected override readonly afterSlowStore = ' q = 1;';
 
   constructor(
     private readonly g: RegionGen,
@@ -175,7 +176,9 @@ class RegionEmit implements Emit {
     private readonly va: number,
     /** Instructions of its block before it (retired before it). */
     private readonly k: number,
-  ) {}
+  ) {
+    super();
+  }
 
   private field(f: RegField): number {
     return (this.word >>> FIELD_SHIFT[f]) & 15;
@@ -217,15 +220,6 @@ class RegionEmit implements Emit {
     this.endsControl = true;
     return `if (${condExpr(c)}) { ${this.goTo(Number(this.target), this.k + 1)} } ${this.goTo((this.va + 4) | 0, this.k + 1)}`;
   }
-  compare(a: string, b: string): string {
-    return `fa = ${a}; fb = ${b}; fk = 0;`;
-  }
-  flags(): string {
-    return `(conditionFlags(fa, fb, fk) | (S.iflag << ${IF_SHIFT}))`;
-  }
-  setConditionFlags(expr: string): string {
-    return `fa = (${expr}) & ${FLAGS_CONDITION_MASK}; fb = 0; fk = 1;`;
-  }
   readonly mode = 'mode';
   setIF(expr: string, shadow = false): string {
     if (shadow) return notCompiled('an interrupt shadow');
@@ -237,35 +231,11 @@ class RegionEmit implements Emit {
     // The fidelity oracle's hook, with the instructions retired before this one that are not yet accounted.
     return `M.audit(${int(this.va)}, ${int(this.def.opcode)}, ${detail}, n + ${int(this.k)});`;
   }
-  private faultExit(): string {
-    return this.g.leave('R_FAULT', int(this.va), this.k);
+  protected faultExit(): string {
+    return `{ ${this.g.leave('R_FAULT', int(this.va), this.k)} }`;
   }
-  private translate(ea: string, fast: 'fr' | 'fw', access: number, aligned: boolean, store: boolean): string {
-    const align = aligned ? `if ((a & 3) !== 0) { F.set(${VEC_ALIGNMENT}, 0, a); ${this.faultExit()} } ` : '';
-    return (
-      `a = ${ea}; ${align}x = (a >>> ${PAGE_SHIFT}) & ${FAST_MASK}; ` +
-      `if (${fast}[x] === (a >>> ${PAGE_SHIFT})) p = tPhys[x] | (a & ${PAGE_MASK}); ` +
-      `else { p = mmu.translate(a, ${access}, mode); if (p < 0) { ${this.faultExit()} }${store ? ' q = 1;' : ''} } `
-    );
-  }
-  load(size: 4 | 1, dest: RegField, ea: string): string {
-    return this.translate(ea, 'fr', ACCESS_READ, size === 4, false) + this.set(dest, size === 4 ? 'mem32[p >>> 2]' : 'mem8[p]');
-  }
-  store(size: 4 | 1, ea: string, value: string): string {
-    this.stores = true;
-    return this.translate(ea, 'fw', ACCESS_WRITE, size === 4, true) + (size === 4 ? `mem32[p >>> 2] = ${value};` : `mem8[p] = ${value};`);
-  }
-  push(value: string): string {
-    const sp = this.g.use(SP, true);
-    return `${this.store(4, `(${sp} - 4) | 0`, value)} ${sp} = a;`;
-  }
-  pop(dest: RegField | 't'): string {
-    const sp = this.g.use(SP, true);
-    const load = `${this.translate(sp, 'fr', ACCESS_READ, true, false)}t = mem32[p >>> 2]; ${sp} = (a + 4) | 0;`;
-    return dest === 't' ? load : `${load} ${this.set(dest, 't')}`;
-  }
-  fault(vector: number, errorCode = '0'): string {
-    return `F.set(${int(vector)}, ${errorCode}, 0); ${this.faultExit()}`;
+  protected stackPointer(): string {
+    return this.g.use(SP, true);
   }
   trap(): string {
     return notCompiled('a trap');

@@ -17,6 +17,7 @@ import { ACCESS_FETCH } from '../hw/mmu.js';
 import type { Machine } from '../hw/machine.js';
 import { Counters, type EntryKind } from '../metrics/counters.js';
 import type { EngineOutcome, RunSpec, TraceSink } from '../../strategies/engine.js';
+import { machineOutcome } from '../run/outcome.js';
 import { SilentFailureRecorder } from './oracle.js';
 import { GuestPlatform, loadGuestState, saveGuestState } from './platform.js';
 
@@ -235,27 +236,10 @@ export abstract class DeprivilegedVmm {
   /** Fill in the counters that come from the machines, and describe the end state. */
   protected outcome(details: EngineOutcome['details'] = {}): EngineOutcome {
     const { phys, vm, c } = this;
-    c.guestInstructions = vm.retired;
-    c.userInstructions = vm.retiredUser;
-    c.kernelInstructions = vm.retiredSupervisor;
-    c.idleTicks = vm.idle;
-    c.tlbWalks = phys.mmu.walks;
-    c.pageWalkRefs = phys.mmu.walkRefs;
-    c.tlbFlushes = phys.mmu.flushes;
     c.emulatedPortAccesses = vm.dev.portReads + vm.dev.portWrites;
     c.nativeFlagInstructions = nativeFlagCount(phys);
     c.nativeControlInstructions = nativeControlCount(phys);
-    return {
-      status: vm.status,
-      message: vm.statusMessage,
-      exitCode: vm.status === 'exited' ? vm.dev.exitCode : null,
-      console: vm.dev.console.text(),
-      registers: vm.registers(),
-      memoryHash: vm.mem.hash(),
-      counters: c,
-      silentFailures: this.oracle.failures(),
-      details,
-    };
+    return machineOutcome(vm, phys, c, this.oracle.failures(), details);
   }
 }
 

@@ -70,20 +70,21 @@ export class GuestPlatform {
   }
 }
 
+/** The unprivileged state a world switch moves: registers, pc and the (lazy) condition flags. */
+function copyUnprivilegedState(to: CpuState, from: CpuState): void {
+  to.regs.set(from.regs);
+  to.pc = from.pc;
+  to.fa = from.fa;
+  to.fb = from.fb;
+  to.fk = from.fk;
+}
+
 /** World switch, VMM -> guest: load the guest's unprivileged state into the physical CPU. */
 export function loadGuestState(phys: CpuState, v: CpuState): void {
-  phys.regs.set(v.regs);
-  phys.pc = v.pc;
-  phys.fa = v.fa;
-  phys.fb = v.fb;
-  phys.fk = v.fk;
+  copyUnprivilegedState(phys, v);
 }
 
 /** World switch, guest -> VMM: save the physical CPU's unprivileged state into the virtual CPU. */
 export function saveGuestState(phys: CpuState, v: CpuState): void {
-  v.regs.set(phys.regs);
-  v.pc = phys.pc;
-  v.fa = phys.fa;
-  v.fb = phys.fb;
-  v.fk = phys.fk;
+  copyUnprivilegedState(v, phys);
 }

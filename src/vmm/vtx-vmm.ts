@@ -109,6 +109,7 @@ import { Vmx } from '../hw/vmx.js';
 import { opcodeOf } from '../isa/table.js';
 import { Counters, type EntryKind } from '../metrics/counters.js';
 import type { EngineOptionValue, EngineOutcome, RunSpec, TraceSink } from '../../strategies/engine.js';
+import { countHardwareDeliveries, machineOutcome } from '../run/outcome.js';
 import { nativeControlCount, nativeFlagCount } from './deprivileged.js';
 import { NestedPageTable } from './ept.js';
 import { GuestPlatform } from './platform.js';
@@ -735,34 +736,14 @@ export class VtxVmm {
 
   private outcome(): EngineOutcome {
     const { phys, vm, c, hw } = this;
-    c.guestInstructions = vm.retired;
-    c.userInstructions = vm.retiredUser;
-    c.kernelInstructions = vm.retiredSupervisor;
-    c.idleTicks = vm.idle;
-    c.tlbWalks = phys.mmu.walks;
-    c.pageWalkRefs = phys.mmu.walkRefs;
     c.nestedWalkRefs = phys.mmu.eptRefs;
-    c.tlbFlushes = phys.mmu.flushes;
     c.emulatedPortAccesses = vm.dev.portReads + vm.dev.portWrites;
     c.physicalPortAccesses = phys.dev.portReads + phys.dev.portWrites;
     c.nativeFlagInstructions = nativeFlagCount(phys);
     c.nativeControlInstructions = nativeControlCount(phys);
     c.vmcsReads = hw.vmcs.reads;
     c.vmcsWrites = hw.vmcs.writes;
-    hw.nativeDeliveries.forEach((n, vector) => {
-      c.hardwareDeliveries += n;
-      if (vector < 32) c.hardwareFaultDeliveries += n;
-    });
-    return {
-      status: vm.status,
-      message: vm.statusMessage,
-      exitCode: vm.status === 'exited' ? vm.dev.exitCode : null,
-      console: vm.dev.console.text(),
-      registers: vm.registers(),
-      memoryHash: vm.mem.hash(),
-      counters: c,
-      silentFailures: [],
-      details: this.details(),
-    };
+    countHardwareDeliveries(c, hw.nativeDeliveries);
+    return machineOutcome(vm, phys, c, [], this.details());
   }
 }
