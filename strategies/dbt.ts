@@ -12,6 +12,7 @@
  * Instruction-exact virtual time: a block runs only if it fits before the next virtual device event; the few
  * instructions before an event are interpreted one by one on the virtual CPU.
  */
+import { withRecycledMemory } from '../src/hw/memory.js';
 import { MODE_SUPERVISOR, MODE_USER, PAGE_MASK, PAGE_SHIFT } from '../src/isa/arch.js';
 import { insnByOpcode } from '../src/isa/table.js';
 import { ACCESS_FETCH } from '../src/hw/mmu.js';
@@ -420,6 +421,6 @@ export const dbt: Engine = {
     { name: 'chaining', help: 'link blocks directly to their translated successors', default: true },
   ],
   run(spec) {
-    return new BinaryTranslationVmm(spec).run();
+    return withRecycledMemory(() => new BinaryTranslationVmm(spec).run());
   },
 };

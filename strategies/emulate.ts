@@ -4,6 +4,7 @@
  * guest's page tables; devices are software models. Nothing ever reaches a VMM, because there is nothing the
  * interpreter does not already see — and everything costs an interpreted instruction.
  */
+import { withRecycledMemory } from '../src/hw/memory.js';
 import { Counters } from '../src/metrics/counters.js';
 import type { Engine } from './engine.js';
 import { bareOutcome, runBareMachine } from './bare.js';
@@ -15,11 +16,13 @@ export const emulate: Engine = {
   guest: 'native',
   options: [],
   run(spec) {
-    // A software interpreter of the whole virtual CPU: always the interpreter, never compiled code.
-    const m = runBareMachine(spec, 'interpreter');
-    const c = new Counters();
-    c.interpretedInstructions = m.retired;
-    c.emulatedPortAccesses = m.dev.portReads + m.dev.portWrites;
-    return bareOutcome(m, c);
+    return withRecycledMemory(() => {
+      // A software interpreter of the whole virtual CPU: always the interpreter, never compiled code.
+      const m = runBareMachine(spec, 'interpreter');
+      const c = new Counters();
+      c.interpretedInstructions = m.retired;
+      c.emulatedPortAccesses = m.dev.portReads + m.dev.portWrites;
+      return bareOutcome(m, c);
+    });
   },
 };

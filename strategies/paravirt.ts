@@ -15,6 +15,7 @@
  *    not to a ring-1 guest kernel) and are reflected into the guest kernel exactly as hardware would deliver
  *    them, with the virtual IF taken from SH_MASK.
  */
+import { withRecycledMemory } from '../src/hw/memory.js';
 import {
   CR_ECODE,
   CR_FAULTADDR,
@@ -205,6 +206,6 @@ export const paravirt: Engine = {
   guest: 'paravirt',
   options: [],
   run(spec) {
-    return new ParavirtVmm(spec).run();
+    return withRecycledMemory(() => new ParavirtVmm(spec).run());
   },
 };

@@ -10,6 +10,7 @@
  * about the physical CPU). The fidelity oracle records each such instruction. On `--isa classic` they trap,
  * and the engine is exact.
  */
+import { withRecycledMemory } from '../src/hw/memory.js';
 import { CR_CTRL, CR_PTBR, FRAME_SIZE, SP, VEC_PAGE_FAULT, VEC_PRIVILEGE, VEC_SYSCALL, vectorName } from '../src/isa/arch.js';
 import { opcodeOf } from '../src/isa/table.js';
 import { ACCESS_WRITE, VEC_MACHINE_CHECK } from '../src/hw/mmu.js';
@@ -139,6 +140,6 @@ export const trapEmulate: Engine = {
   guest: 'native',
   options: [],
   run(spec) {
-    return new TrapAndEmulateVmm(spec).run();
+    return withRecycledMemory(() => new TrapAndEmulateVmm(spec).run());
   },
 };

@@ -11,6 +11,7 @@
  * They are one engine with the `nestedPaging` option; the registry lists both configurations so the benchmark
  * matrix shows them side by side.
  */
+import { withRecycledMemory } from '../src/hw/memory.js';
 import { DEFAULT_VTX_OPTIONS, VtxVmm, type VtxOptions } from '../src/vmm/vtx-vmm.js';
 import type { Engine, EngineOptionSpec, RunSpec } from './engine.js';
 
@@ -53,7 +54,7 @@ function vtxConfiguration(id: string, title: string, summary: string, nestedPagi
     guest: 'native',
     options: OPTIONS.map((o) => ({ ...o, default: defaults[o.name] })),
     run(spec) {
-      return new VtxVmm(spec, optionsOf(spec)).run();
+      return withRecycledMemory(() => new VtxVmm(spec, optionsOf(spec)).run());
     },
   };
 }

@@ -237,7 +237,7 @@ export interface PageBlock {
 function blockCode(b: PageBlock): string {
   // Every VMM translates the kernel afresh (translation is what the model counts), so the same blocks come back
   // run after run: generating a block's code is pure, and the text is kept per block.
-  const key = `${b.va}:${b.words.join(',')}:${b.calloutAt ? [...b.calloutAt].sort((x, y) => x - y).join(',') : ''}`;
+  const key = blockKey(b);
   let code = blockCodes.get(key);
   if (code === undefined) {
     code = generateBlockCode(b);
@@ -245,6 +245,11 @@ function blockCode(b: PageBlock): string {
     blockCodes.set(key, code);
   }
   return code;
+}
+
+/** Everything a block's code depends on: where it is, its words, and where it calls out. */
+function blockKey(b: PageBlock): string {
+  return `${b.va}:${b.words.join(',')}:${b.calloutAt && b.calloutAt.size > 0 ? [...b.calloutAt].sort((x, y) => x - y).join(',') : ''}`;
 }
 
 /** Generated block code by block (blockCode). */
@@ -314,20 +319,25 @@ export function pageSource(blocks: readonly PageBlock[]): string {
   ].join('\n');
 }
 
-/** Page functions by source, shared by every VMM of the process (V8 keeps what it learned about them). */
-const shared = new Map<string, PageFn>();
+/**
+ * Page functions by their blocks (a page function's source is a function of its blocks' keys, in order), shared
+ * by every VMM of the process (V8 keeps what it learned about them). Keyed by the blocks rather than the source:
+ * a VMM asks for its page functions afresh on every run, and the source is ten times longer than the key.
+ */
+const shared = new Map<string, { fn: PageFn; source: string }>();
 const MAX_SHARED = 20_000;
 
 export function compilePage(blocks: readonly PageBlock[]): { fn: PageFn; source: string } {
-  const source = pageSource(blocks);
-  let fn = shared.get(source);
-  if (fn === undefined) {
+  const key = blocks.map(blockKey).join('|');
+  let page = shared.get(key);
+  if (page === undefined) {
+    const source = pageSource(blocks);
     const factory = new Function('conditionFlags', `return function page(P, V, D, start, lim, LK, G) {\n${source}\n};`);
-    fn = factory(conditionFlags) as PageFn;
+    page = { fn: factory(conditionFlags) as PageFn, source };
     if (shared.size >= MAX_SHARED) shared.clear();
-    shared.set(source, fn);
+    shared.set(key, page);
   }
-  return { fn, source };
+  return page;
 }
 
 /** The source of one block compiled on its own (a page function of one block, no links): for tests and tools. */
