@@ -9,6 +9,7 @@ import { CR_NAMES, FLAGS_CONDITION_MASK, MODE_USER, VALID_CRS, VEC_PRIVILEGE, ty
 import type { ExecFn } from '../hw/interp.js';
 import type { Machine } from '../hw/machine.js';
 import { VEC_MACHINE_CHECK } from '../hw/mmu.js';
+import { withRecycledMemory } from '../hw/memory.js';
 import { describeMapping, effectiveMap, pageVa, virtualOf } from './layout.js';
 import { buildMachine, type MachineState } from './states.js';
 
@@ -94,9 +95,15 @@ export interface Outcome {
   after: ControlState;
 }
 
-/** Execute the state's instruction once on a fresh machine. */
+/**
+ * Execute the state's instruction once on a fresh machine (its memory recycled for the next experiment: the
+ * classifier runs thousands of them, and allocating each machine's memory cost more than running it).
+ */
 export function execute(s: MachineState, exec: ExecFn, isa: IsaVariant): Outcome {
-  const m = buildMachine(s, exec, isa);
+  return withRecycledMemory(() => executeOn(buildMachine(s, exec, isa), s));
+}
+
+function executeOn(m: Machine, s: MachineState): Outcome {
   const before = controlState(m);
   m.exec(m, 1);
   let exception: number | null = null;

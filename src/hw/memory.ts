@@ -22,10 +22,10 @@ export class PhysicalMemory {
   /** The bytes. Empty once recycled, so that a stale reference reads nothing rather than a later run's memory. */
   readonly u8: Uint8Array;
   readonly i32: Int32Array;
-  /** The same bytes as a node Buffer, for its native compare (memcmp) when looking for untouched pages. */
-  private bytes: Buffer;
+  /** The same bytes as a node Buffer, for its native compare (memcmp) when looking for untouched pages; made when first needed. */
+  private bytes: Buffer | null = null;
   /** Memories that are views of this one: they are emptied when it is recycled. */
-  private readonly views: PhysicalMemory[] = [];
+  private views: PhysicalMemory[] | null = null;
   private recycled = false;
 
   constructor(size: number = DEFAULT_MEMORY_BYTES, buffer?: ArrayBuffer) {
@@ -39,7 +39,6 @@ export class PhysicalMemory {
     const buf = buffer ?? takeRecycled(size) ?? new ArrayBuffer(size);
     this.u8 = new Uint8Array(buf, 0, size);
     this.i32 = new Int32Array(buf, 0, size >> 2);
-    this.bytes = Buffer.from(buf, 0, size);
     if (buffer === undefined) openScopes[openScopes.length - 1]?.push(this);
   }
 
@@ -50,7 +49,7 @@ export class PhysicalMemory {
   view(size: number): PhysicalMemory {
     if (size > this.size) throw new RangeError(`a view of ${size} bytes does not fit in ${this.size}`);
     const v = new PhysicalMemory(size, this.u8.buffer as ArrayBuffer);
-    this.views.push(v);
+    (this.views ??= []).push(v);
     return v;
   }
 
@@ -67,7 +66,9 @@ export class PhysicalMemory {
    * Every page it skips is all zeroes.
    */
   nextNonzeroPage(from: number): number {
-    const { bytes, size } = this;
+    if (this.recycled) throw new Error('this memory was recycled: its contents are gone');
+    const size = this.size;
+    const bytes = (this.bytes ??= Buffer.from(this.u8.buffer, this.u8.byteOffset, size));
     let at = from;
     while (at < size) {
       if (at % ZERO_CHUNK === 0) {
@@ -91,7 +92,6 @@ export class PhysicalMemory {
    * all zero are read word by word (the others would contribute nothing).
    */
   hash(): string {
-    if (this.recycled) throw new Error('this memory was recycled: its contents are gone');
     const w = this.i32;
     let h0 = 0x811c9dc5;
     let h1 = 0x01000193;
@@ -127,7 +127,7 @@ export class PhysicalMemory {
     const buffer = this.u8.buffer as ArrayBuffer;
     if (buffer.byteLength !== this.size) throw new Error('only the memory that owns its buffer can be recycled');
     for (let at = this.nextNonzeroPage(0); at >= 0; at = this.nextNonzeroPage(at + PAGE_SIZE)) this.u8.fill(0, at, at + PAGE_SIZE);
-    for (const m of [this, ...this.views]) m.empty();
+    for (const m of [this, ...(this.views ?? [])]) m.empty();
     giveRecycled(buffer);
   }
 
@@ -137,7 +137,7 @@ export class PhysicalMemory {
     const self = this as { u8: Uint8Array; i32: Int32Array };
     self.u8 = new Uint8Array(0);
     self.i32 = new Int32Array(0);
-    this.bytes = Buffer.alloc(0);
+    this.bytes = null;
   }
 }
 

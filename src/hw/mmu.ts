@@ -50,6 +50,14 @@ export const TLB_SETS = TLB_ENTRIES / TLB_WAYS;
 export const FAST_SLOTS = 1024;
 export const FAST_MASK = FAST_SLOTS - 1;
 
+/** A fresh buffer for the fast slots' eight arrays: vpn and the four tag arrays empty (-1), the others 0. */
+function slotBuffer(): Int32Array {
+  const w = new Int32Array(8 * FAST_SLOTS);
+  w.fill(-1, 0, FAST_SLOTS); // vpn
+  w.fill(-1, 3 * FAST_SLOTS, 7 * FAST_SLOTS); // the four tag arrays
+  return w;
+}
+
 export const ACCESS_READ = 0;
 export const ACCESS_WRITE = 1;
 export const ACCESS_FETCH = 2;
@@ -94,25 +102,24 @@ export class Mmu {
   /** The way each set replaces next (round robin). */
   private readonly victim = new Uint8Array(TLB_SETS);
   /**
-   * Fast slots filled since the last flush: a flush clears only those. (A VMM flushes on every world switch;
-   * clearing all 64 slots and four tag arrays each time would cost more than the guest code in between.)
+   * The fast slots' arrays share one buffer (one allocation per machine: the classifier builds a machine per
+   * experiment). Laid out as: vpn, perm, phys, read tags (supervisor, user), write tags (supervisor, user), used.
    */
-  private readonly usedSlots = new Int32Array(FAST_SLOTS);
+  private readonly slotWords = slotBuffer();
+  /**
+   * Fast slots filled since the last flush: a flush clears only those. (A VMM flushes on every world switch;
+   * clearing all the slots and four tag arrays each time would cost more than the guest code in between.)
+   */
+  private readonly usedSlots = this.slotArray(7);
   private readonly slotListed = new Uint8Array(FAST_SLOTS);
   private usedCount = 0;
   /** The fast slots (a direct-mapped cache of the modeled TLB): VPN (-1 = empty), permission, frame. */
-  readonly vpn = new Int32Array(FAST_SLOTS).fill(-1);
-  readonly perm = new Int32Array(FAST_SLOTS);
-  readonly phys = new Int32Array(FAST_SLOTS);
+  readonly vpn = this.slotArray(0);
+  readonly perm = this.slotArray(1);
+  readonly phys = this.slotArray(2);
   /** Fast tags indexed by mode (0 supervisor, 1 user). */
-  readonly fastRead: readonly [Int32Array, Int32Array] = [
-    new Int32Array(FAST_SLOTS).fill(-1),
-    new Int32Array(FAST_SLOTS).fill(-1),
-  ];
-  readonly fastWrite: readonly [Int32Array, Int32Array] = [
-    new Int32Array(FAST_SLOTS).fill(-1),
-    new Int32Array(FAST_SLOTS).fill(-1),
-  ];
+  readonly fastRead: readonly [Int32Array, Int32Array] = [this.slotArray(3), this.slotArray(4)];
+  readonly fastWrite: readonly [Int32Array, Int32Array] = [this.slotArray(5), this.slotArray(6)];
 
   /**
    * Frames holding translated or compiled code, one bit per watcher (a translator, the compiled fast path):
@@ -155,6 +162,11 @@ export class Mmu {
     /** Where a failed translation records its exception (shared with the machine). */
     private readonly fault: FaultInfo,
   ) {}
+
+  /** Array `k` of the fast slots' buffer (see slotWords). */
+  private slotArray(k: number): Int32Array {
+    return this.slotWords.subarray(k * FAST_SLOTS, (k + 1) * FAST_SLOTS);
+  }
 
   flush(): void {
     this.tlbVpn.fill(-1);

@@ -85,8 +85,8 @@ describe('generated source of typical blocks (golden)', () => {
     expect(body(block([word('ldw', { rd: 1, rs: 2, imm: 8 }), word('stb', { rd: 1, rs: 3, imm: -1 }), word('jmpr', { rs: 1 })]))).toMatchInlineSnapshot(`
       "case 0: { cur = 0;
       if (n + 3 > lim) { pc = 12288; code = 8; break run; }
-      /* 12288: ldw */ a = (r2 + 8) | 0; if ((a & 3) !== 0) { F.set(17, 0, a); { n += 0; pc = 12288; code = 3; break run; } } x = (a >>> 12) & 63; if (fr[x] === (a >>> 12)) p = tPhys[x] | (a & 4095); else { p = mmu.translate(a, 0, 1); if (p < 0) { n += 0; pc = 12288; code = 3; break run; } } r1 = mem32[p >>> 2];
-      /* 12292: stb */ a = (r3 + -1) | 0; x = (a >>> 12) & 63; if (fw[x] === (a >>> 12)) p = tPhys[x] | (a & 4095); else { p = mmu.translate(a, 1, 1); if (p < 0) { n += 1; pc = 12292; code = 3; break run; } q = 1; } mem8[p] = r1; if (q !== 0) { q = 0; if (D.smc) { n += 2; pc = 12296; code = 7; break run; } }
+      /* 12288: ldw */ a = (r2 + 8) | 0; if ((a & 3) !== 0) { F.set(17, 0, a); { n += 0; pc = 12288; code = 3; break run; } } x = (a >>> 12) & 1023; if (fr[x] === (a >>> 12)) p = tPhys[x] | (a & 4095); else { p = mmu.translate(a, 0, 1); if (p < 0) { n += 0; pc = 12288; code = 3; break run; } } r1 = mem32[p >>> 2];
+      /* 12292: stb */ a = (r3 + -1) | 0; x = (a >>> 12) & 1023; if (fw[x] === (a >>> 12)) p = tPhys[x] | (a & 4095); else { p = mmu.translate(a, 1, 1); if (p < 0) { n += 1; pc = 12292; code = 3; break run; } q = 1; } mem8[p] = r1; if (q !== 0) { q = 0; if (D.smc) { n += 2; pc = 12296; code = 7; break run; } }
       /* 12296: jmpr */ t = r1; { n += 3; pc = t; code = 2; break run; }
       }"
     `);
@@ -97,7 +97,7 @@ describe('generated source of typical blocks (golden)', () => {
       "case 0: { cur = 0;
       if (n + 2 > lim) { pc = 12288; code = 8; break run; }
       /* 12288: cli */ D.inline++; V.cpu.iflag = 0;
-      /* 12292: popf */ D.inline++; a = r15; if ((a & 3) !== 0) { F.set(17, 0, a); { n += 1; pc = 12292; code = 3; break run; } } x = (a >>> 12) & 63; if (fr[x] === (a >>> 12)) p = tPhys[x] | (a & 4095); else { p = mmu.translate(a, 0, 1); if (p < 0) { n += 1; pc = 12292; code = 3; break run; } } t = mem32[p >>> 2]; r15 = (a + 4) | 0; fa = (t) & 2241; fb = 0; fk = 1; if (0 === 0) { V.cpu.iflag = (t >> 9) & 1; if (V.cpu.iflag !== 0 && V.irqPending !== 0) { n += 2; pc = 12296; code = 6; break run; } } else {  }
+      /* 12292: popf */ D.inline++; a = r15; if ((a & 3) !== 0) { F.set(17, 0, a); { n += 1; pc = 12292; code = 3; break run; } } x = (a >>> 12) & 1023; if (fr[x] === (a >>> 12)) p = tPhys[x] | (a & 4095); else { p = mmu.translate(a, 0, 1); if (p < 0) { n += 1; pc = 12292; code = 3; break run; } } t = mem32[p >>> 2]; r15 = (a + 4) | 0; fa = (t) & 2241; fb = 0; fk = 1; if (0 === 0) { V.cpu.iflag = (t >> 9) & 1; if (V.cpu.iflag !== 0 && V.irqPending !== 0) { n += 2; pc = 12296; code = 6; break run; } } else {  }
       { n += 2; pc = 12296; code = 1; break run; }
       }"
     `);
