@@ -5,7 +5,8 @@ import { existsSync, statSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { join, resolve } from 'node:path';
 import { ISA_VARIANTS, type IsaVariant } from '../src/isa/arch.js';
-import { classify } from '../src/classify/index.js';
+import { Worker } from 'node:worker_threads';
+import { classify, type Classification } from '../src/classify/index.js';
 import type { CostPreset } from '../src/metrics/presets.js';
 import { environment } from '../src/report/environment.js';
 import { summarize, SCHEMA_VERSION, type BenchReport, type CellRecord } from '../src/report/model.js';
@@ -14,6 +15,7 @@ import type { Engine } from '../strategies/engine.js';
 import { ENGINE_IDS, ENGINES } from '../strategies/registry.js';
 import { WORKLOAD_NAMES, WORKLOADS, type WorkloadSpec } from '../workloads/manifest.js';
 import { choice, positiveInt, RunError, UsageError, type FlagSpecs, type Parsed } from './args.js';
+import type { ClassifyWorkerData } from './classify-worker.js';
 import { DEFAULT_TIMING, planCells, QUICK_TIMING, readCostHints, runMatrix, type MatrixPlan, type MatrixProgress, type Shard } from './matrix.js';
 
 export const DEFAULT_OUT = 'reports/latest';
@@ -151,7 +153,29 @@ export function summaryTable(report: BenchReport): string {
   return `${lines.join('\n')}\n(modeled overhead vs native; ! = diverged from the reference)\n`;
 }
 
-export function buildReport(p: BenchPlan, cells: CellRecord[], finishedAt: string): BenchReport {
+/**
+ * The classification of the plan's ISA for the report. With worker threads (--jobs > 1) it is computed on one of
+ * its own while the counts run; should that thread fail, here. (Deterministic either way: same ISA, same result.)
+ */
+export function startClassification(p: Pick<BenchPlan, 'jobs' | 'isa'>, entry = './classify-worker.ts'): Promise<Classification> {
+  if ((p.jobs ?? 1) <= 1) return Promise.resolve(classify(p.isa));
+  const data: ClassifyWorkerData = { entry, isa: p.isa };
+  const worker = new Worker(new URL('./tsx-entry.mjs', import.meta.url), { workerData: data });
+  return new Promise((resolve) => {
+    let answered = false;
+    worker.once('message', (c: Classification) => {
+      answered = true;
+      resolve(c);
+      void worker.terminate();
+    });
+    worker.once('error', () => undefined); // (its exit follows)
+    worker.once('exit', () => {
+      if (!answered) resolve(classify(p.isa));
+    });
+  });
+}
+
+export function buildReport(p: BenchPlan, cells: CellRecord[], finishedAt: string, classification: Classification = classify(p.isa)): BenchReport {
   const m = matrixPlan(p);
   return {
     schemaVersion: SCHEMA_VERSION,
@@ -172,7 +196,7 @@ export function buildReport(p: BenchPlan, cells: CellRecord[], finishedAt: strin
     workloads: p.workloads.map((w) => ({ name: w.name, purpose: w.purpose, exposes: w.exposes, scale: m.scaleOf(w), paging: w.paging === true })),
     cells,
     summary: summarize(cells),
-    classification: classify(p.isa),
+    classification,
     ...(p.shard ? { shard: p.shard } : {}),
   };
 }
@@ -223,7 +247,8 @@ async function benchAndReport(p: BenchPlan, io: BenchIo): Promise<number> {
       `${p.quick ? ', quick' : ''}${p.timing ? '' : ', no timing'}${p.shard ? `, shard ${p.shard.index}/${p.shard.count}` : ''}` +
       `${(p.jobs ?? 1) > 1 ? `, counts on ${p.jobs} worker threads` : ''}\n`,
   );
-  const cells = await runMatrix(matrixPlan(p), (prog) => {
+  const classification = startClassification(p);
+  const cells = await runMatrix({ ...matrixPlan(p), beforeTiming: classification }, (prog) => {
     if (io.isTTY) {
       const pct = Math.round((100 * (prog.index + (prog.record ? 1 : 0))) / prog.total);
       io.err(`\r\x1b[K${prog.phase} ${String(pct).padStart(3)}% ${progressLine({ ...prog, record: undefined }).slice(0, 100)}`);
@@ -232,7 +257,7 @@ async function benchAndReport(p: BenchPlan, io: BenchIo): Promise<number> {
     }
   });
   if (io.isTTY) io.err('\r\x1b[K');
-  const report = buildReport(p, cells, new Date().toISOString());
+  const report = buildReport(p, cells, new Date().toISOString(), await classification);
   const files = await renderReport(report);
   // Let a Ctrl-C that came during the run or the rendering be handled now, before anything is written.
   // Two turns of the event loop: whatever phase this runs in, a poll phase (where signals are dispatched) comes

@@ -54,6 +54,8 @@ export interface MatrixPlan {
    * Only the order of the work depends on it, never a result.
    */
   costHints?: ReadonlyMap<string, number>;
+  /** Work started beside the counts (on other threads) that must end before timing starts, so as not to disturb it. */
+  beforeTiming?: Promise<unknown>;
 }
 
 /** A cell's name in messages and cost hints. */
@@ -344,6 +346,7 @@ export async function runMatrix(plan: MatrixPlan, onProgress: (p: MatrixProgress
     });
   }
   if (plan.timing !== null) {
+    await plan.beforeTiming;
     for (let i = 0; i < cells.length; i++) {
       const { engine, workload } = cells[i];
       const record = records[i];

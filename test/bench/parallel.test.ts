@@ -8,7 +8,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Ajv } from 'ajv';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { startClassification } from '../../bench/bench.js';
 import { countInWorkers, planCells, runMatrix, shardSlots, type MatrixPlan } from '../../bench/matrix.js';
+import { classify } from '../../src/classify/index.js';
 import type { BenchReport } from '../../src/report/model.js';
 import { ENGINES, engineById } from '../../strategies/registry.js';
 import { WORKLOADS, workloadByName } from '../../workloads/manifest.js';
@@ -37,6 +39,8 @@ describe('bench --jobs and --shard on a quick subset', () => {
     expect(r.code, r.err).toBe(0);
     expect(r.err).toMatch(/counts on 2 worker threads/);
     expect(readJson(out).cells).toEqual(readJson(serial).cells);
+    // (The classification was computed on a thread of its own, beside the counts.)
+    expect(readJson(out).classification).toEqual(readJson(serial).classification);
     expect(read(out, 'results.csv')).toBe(read(serial, 'results.csv'));
     expect(read(out, 'exit_reasons.csv')).toBe(read(serial, 'exit_reasons.csv'));
   });
@@ -119,6 +123,11 @@ describe('worker threads that fail', () => {
     const records = await countInWorkers(plan, planCells(plan), 2, () => {}, '../test/bench/fixtures/dying-worker.ts');
     expect(records.map((r) => `${r.workload}/${r.engine}:${r.status}`)).toEqual(['hello/native:exited', 'hello/dbt:error', 'syscall/native:exited', 'syscall/dbt:error']);
     expect(records[1].error).toMatch(/count worker stopped \(exit code 7\)/);
+  });
+
+  it('a classification thread that cannot start leaves the classification to the main thread', async () => {
+    const c = await startClassification({ jobs: 2, isa: 'classic' }, '../test/bench/fixtures/no-such-worker.ts');
+    expect(c).toEqual(classify('classic'));
   });
 
   it('workers that cannot start leave the counting to the main thread: the records are complete', async () => {
