@@ -26,6 +26,8 @@ export class PhysicalMemory {
   private bytes: Buffer | null = null;
   /** Memories that are views of this one: they are emptied when it is recycled. */
   private views: PhysicalMemory[] | null = null;
+  /** Whether this memory allocated (or took from the recycled ones) its buffer, rather than being given one. */
+  private readonly ownsBuffer: boolean;
   private recycled = false;
 
   constructor(size: number = DEFAULT_MEMORY_BYTES, buffer?: ArrayBuffer) {
@@ -39,7 +41,8 @@ export class PhysicalMemory {
     const buf = buffer ?? takeRecycled(size) ?? new ArrayBuffer(size);
     this.u8 = new Uint8Array(buf, 0, size);
     this.i32 = new Int32Array(buf, 0, size >> 2);
-    if (buffer === undefined) openScopes[openScopes.length - 1]?.push(this);
+    this.ownsBuffer = buffer === undefined;
+    if (this.ownsBuffer) openScopes[openScopes.length - 1]?.push(this);
   }
 
   /**
@@ -120,12 +123,12 @@ export class PhysicalMemory {
   /**
    * Give this memory's buffer back for a later memory of the same size: its nonzero pages are zeroed, and this
    * memory and its views are emptied (a later read gives undefined, a write is lost, hash() throws). Only a
-   * memory that allocated its own buffer is recycled; recycling twice does nothing.
+   * memory that allocated its own buffer can be recycled (not a view, nor one given a buffer); twice does nothing.
    */
   recycle(): void {
     if (this.recycled) return;
+    if (!this.ownsBuffer) throw new Error('only the memory that owns its buffer can be recycled');
     const buffer = this.u8.buffer as ArrayBuffer;
-    if (buffer.byteLength !== this.size) throw new Error('only the memory that owns its buffer can be recycled');
     for (let at = this.nextNonzeroPage(0); at >= 0; at = this.nextNonzeroPage(at + PAGE_SIZE)) this.u8.fill(0, at, at + PAGE_SIZE);
     for (const m of [this, ...(this.views ?? [])]) m.empty();
     giveRecycled(buffer);

@@ -85,9 +85,11 @@ describe('recycled memory', () => {
     expect(outside.u8[0]).toBe(1);
   });
 
-  it('a view cannot be recycled on its own', () => {
+  it('a view, or a memory given its buffer, cannot be recycled (the buffer is not its to give away)', () => {
     const m = new PhysicalMemory(4 * PAGE_SIZE);
     expect(() => m.view(2 * PAGE_SIZE).recycle()).toThrow(/owns its buffer/);
+    expect(() => m.view(4 * PAGE_SIZE).recycle()).toThrow(/owns its buffer/);
+    expect(() => new PhysicalMemory(PAGE_SIZE, new ArrayBuffer(PAGE_SIZE)).recycle()).toThrow(/owns its buffer/);
   });
 
   it('engine runs recycle their memory, zeroed: a run after a different workload ends exactly as before it', () => {
