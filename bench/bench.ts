@@ -16,7 +16,7 @@ import { ENGINE_IDS, ENGINES } from '../strategies/registry.js';
 import { WORKLOAD_NAMES, WORKLOADS, type WorkloadSpec } from '../workloads/manifest.js';
 import { choice, positiveInt, RunError, UsageError, type FlagSpecs, type Parsed } from './args.js';
 import type { ClassifyWorkerData } from './classify-worker.js';
-import { DEFAULT_TIMING, planCells, QUICK_TIMING, readCostHints, runMatrix, type MatrixPlan, type MatrixProgress, type Shard } from './matrix.js';
+import { DEFAULT_TIMING, planCells, WORKER_ENTRY, QUICK_TIMING, readCostHints, runMatrix, type MatrixPlan, type MatrixProgress, type Shard } from './matrix.js';
 
 export const DEFAULT_OUT = 'reports/latest';
 
@@ -160,7 +160,7 @@ export function summaryTable(report: BenchReport): string {
 export function startClassification(p: Pick<BenchPlan, 'jobs' | 'isa'>, entry = './classify-worker.ts'): Promise<Classification> {
   if ((p.jobs ?? 1) <= 1) return Promise.resolve(classify(p.isa));
   const data: ClassifyWorkerData = { entry, isa: p.isa };
-  const worker = new Worker(new URL('./tsx-entry.mjs', import.meta.url), { workerData: data });
+  const worker = new Worker(WORKER_ENTRY, { workerData: data });
   return new Promise((resolve) => {
     let answered = false;
     worker.once('message', (c: Classification) => {

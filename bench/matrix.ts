@@ -226,7 +226,8 @@ export async function timeCell(plan: MatrixPlan, engine: Engine, workload: Workl
   };
 }
 
-const WORKER_ENTRY = new URL('./tsx-entry.mjs', import.meta.url);
+/** How a worker thread of the bench starts: tsx-entry.mjs registers tsx and loads the module named in its workerData. */
+export const WORKER_ENTRY = new URL('./tsx-entry.mjs', import.meta.url);
 
 /**
  * The count phase on `jobs` worker threads, each taking a cell whenever it is free (see `take` for which). A

@@ -295,14 +295,7 @@ export function buildMachine(s: MachineState, exec: ExecFn, isa: IsaVariant): Ma
   m.exec = exec;
   m.routing = 'monitor';
   m.mem.i32.set(s.image);
-  const c = m.cpu;
-  c.regs.set(s.regs);
-  c.pc = s.pc;
-  c.fa = s.fa;
-  c.fb = s.fb;
-  c.fk = s.fk;
-  c.iflag = s.iflag;
-  c.cr.set(s.cr);
+  m.cpu.copyFrom(s);
   if (s.paging) {
     // Make the stale TLB entry the way software would: translate while the entry named the old frame, then
     // change the entry without invalidating.
@@ -312,6 +305,5 @@ export function buildMachine(s: MachineState, exec: ExecFn, isa: IsaVariant): Ma
     m.mmu.translate(pageVa(STALE_PAGE), ACCESS_READ, 0);
     m.mem.i32[pte] = current;
   }
-  c.mode = s.mode;
   return m;
 }

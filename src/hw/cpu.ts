@@ -36,6 +36,18 @@ export function conditionFlags(fa: number, fb: number, fk: number): number {
   return fk === 0 ? flagsOfSub(fa, fb) : fa & FLAGS_CONDITION_MASK;
 }
 
+/** What copyFrom needs: the architectural state of a CPU, whether a CpuState or plain data. */
+export interface CpuSnapshot {
+  readonly regs: ArrayLike<number>;
+  readonly cr: ArrayLike<number>;
+  readonly pc: number;
+  readonly fa: number;
+  readonly fb: number;
+  readonly fk: number;
+  readonly iflag: number;
+  readonly mode: number;
+}
+
 export class CpuState {
   /** r0..r15; r15 is sp. */
   readonly regs = new Int32Array(NUM_REGS);
@@ -73,7 +85,8 @@ export class CpuState {
     this.mode = MODE_SUPERVISOR;
   }
 
-  copyFrom(o: CpuState): void {
+  /** Take every register of another CPU, or of a saved state of one (the classifier's generated states). */
+  copyFrom(o: CpuSnapshot): void {
     this.regs.set(o.regs);
     this.cr.set(o.cr);
     this.pc = o.pc;

@@ -10,7 +10,8 @@
  * fault record), `mmu`, `tPhys`, `fr`/`fw` (the fast slots for reads and writes), `mem32`, `mem8`.
  */
 import { FLAGS_CONDITION_MASK, IF_SHIFT, PAGE_MASK, PAGE_SHIFT, VEC_ALIGNMENT } from '../isa/arch.js';
-import type { RegField } from '../isa/table.js';
+import { immOf } from '../isa/encoding.js';
+import type { InsnDef, RegField } from '../isa/table.js';
 import { ACCESS_READ, ACCESS_WRITE, FAST_MASK } from './mmu.js';
 
 /** Where each register field sits in an instruction word. */
@@ -79,5 +80,47 @@ export abstract class SharedEmit {
   }
   fault(vector: number, errorCode = '0'): string {
     return `F.set(${spliceInt(vector, 'code generator')}, ${errorCode}, 0); ${this.faultExit()}`;
+  }
+}
+
+/**
+ * The emitter of a compiler — the region compiler or the DBT block compiler — as opposed to the interpreter's: it
+ * generates code for one known instruction word at a known address, so register fields, the immediate and
+ * branch targets are constants of that word, spliced in as validated integers.
+ */
+export abstract class CompiledEmit extends SharedEmit {
+  /** The instruction ended control flow (every path leaves). */
+  endsControl = false;
+  /** A store that went the slow way may have hit compiled code (the compiler checks after the instruction). */
+  protected override readonly afterSlowStore: string = ' q = 1;';
+  /** Names the compiler in the error of a refused splice. */
+  protected abstract readonly compiler: string;
+
+  constructor(
+    protected readonly def: InsnDef,
+    protected readonly word: number,
+    /** Guest address of the instruction. */
+    protected readonly va: number,
+    /** Instructions of its block before it (retired before it). */
+    protected readonly k: number,
+  ) {
+    super();
+  }
+
+  protected int(n: number): string {
+    return spliceInt(n, this.compiler);
+  }
+  protected field(f: RegField): number {
+    return (this.word >>> FIELD_SHIFT[f]) & 15;
+  }
+  get imm(): string {
+    if (!this.def.imm) throw new Error(`${this.def.name} has no immediate`);
+    return this.int(immOf(this.word, this.def.imm));
+  }
+  get next(): string {
+    return this.int((this.va + 4) | 0);
+  }
+  get target(): string {
+    return this.int((this.va + 4 + 4 * immOf(this.word, 'off24')) | 0);
   }
 }

@@ -27,10 +27,9 @@
  * and in P.cpu.pc where the guest continues (for a fault or callout: the instruction that caused it).
  */
 import { CR_TPR, PAGE_MASK, SP, VEC_INVALID_OPCODE } from '../isa/arch.js';
-import { immOf } from '../isa/encoding.js';
 import { insnByOpcode, type Cond, type Emit, type InsnDef, type RegField, type SystemOp } from '../isa/table.js';
 import { conditionFlags } from '../hw/cpu.js';
-import { FIELD_SHIFT, SharedEmit, spliceInt } from '../hw/emit-shared.js';
+import { CompiledEmit, spliceInt } from '../hw/emit-shared.js';
 import { condExpr } from '../hw/interp.js';
 import type { Machine } from '../hw/machine.js';
 
@@ -118,29 +117,12 @@ function goTo(code: number, va: number, retired: number): string {
 }
 
 /** Emits one instruction of a block: fields are constants of this instruction word. */
-class BlockEmit extends SharedEmit implements Emit {
-  /** The instruction ended control flow (every path leaves). */
-  endsControl = false;
+class BlockEmit extends CompiledEmit implements Emit {
+  protected readonly compiler = 'block compiler';
   /** Translated kernel code runs in physical user mode: its memory accesses are checked as user accesses. */
   protected readonly accessMode = '1';
   /** pushf in translated guest-kernel code pushes the VIRTUAL interrupt flag. */
   protected readonly iflag = 'V.cpu.iflag';
-  /** A store that went the slow way may have hit translated code (checked after the instruction). */
-  protected override readonly afterSlowStore = ' q = 1;';
-
-  constructor(
-    private readonly def: InsnDef,
-    private readonly word: number,
-    private readonly va: number,
-    /** Index of this instruction in the block (instructions retired before it). */
-    private readonly k: number,
-  ) {
-    super();
-  }
-
-  private field(f: RegField): number {
-    return (this.word >>> FIELD_SHIFT[f]) & 15;
-  }
 
   protected faultExit(): string {
     return leave(EXIT_FAULT, int(this.va), this.k);
@@ -154,16 +136,6 @@ class BlockEmit extends SharedEmit implements Emit {
   }
   set(f: RegField, expr: string): string {
     return `${reg(this.field(f))} = ${expr};`;
-  }
-  get imm(): string {
-    if (!this.def.imm) throw new Error(`${this.def.name} has no immediate`);
-    return int(immOf(this.word, this.def.imm));
-  }
-  get next(): string {
-    return int((this.va + 4) | 0);
-  }
-  get target(): string {
-    return int((this.va + 4 + 4 * immOf(this.word, 'off24')) | 0);
   }
   /** After a store that may have hit translated code, leave instead of continuing: the page may be stale. */
   private smcGuard(pc: string): string {

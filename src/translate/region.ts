@@ -30,7 +30,7 @@ import { PAGE_MASK, SP, VEC_PRIVILEGE, type IsaVariant } from '../isa/arch.js';
 import { immOf } from '../isa/encoding.js';
 import { insnByOpcode, isPrivileged, type Cond, type Emit, type InsnDef, type RegField } from '../isa/table.js';
 import { conditionFlags } from '../hw/cpu.js';
-import { FIELD_SHIFT, SharedEmit, spliceInt } from '../hw/emit-shared.js';
+import { CompiledEmit, spliceInt } from '../hw/emit-shared.js';
 import { condExpr } from '../hw/interp.js';
 import type { Machine } from '../hw/machine.js';
 
@@ -160,44 +160,28 @@ interface BlockPlan {
 }
 
 /** Emits one instruction of a region: fields are constants of its word. */
-class RegionEmit extends SharedEmit implements Emit {
-  endsControl = false;
+class RegionEmit extends CompiledEmit implements Emit {
   /** The instruction may set IF: after it, re-plan if an interrupt is pending. */
   setsIF = false;
+  protected readonly compiler = 'region compiler';
   protected readonly accessMode = 'mode';
   protected readonly iflag = 'S.iflag';
-  /** A store that went the slow way may have hit compiled code (checked after the instruction). */
-  protected override readonly afterSlowStore = ' q = 1;';
 
   constructor(
     private readonly g: RegionGen,
-    private readonly def: InsnDef,
-    private readonly word: number,
-    private readonly va: number,
-    /** Instructions of its block before it (retired before it). */
-    private readonly k: number,
+    def: InsnDef,
+    word: number,
+    va: number,
+    k: number,
   ) {
-    super();
+    super(def, word, va, k);
   }
 
-  private field(f: RegField): number {
-    return (this.word >>> FIELD_SHIFT[f]) & 15;
-  }
   r(f: RegField): string {
     return this.g.use(this.field(f), false);
   }
   set(f: RegField, expr: string): string {
     return `${this.g.use(this.field(f), true)} = ${expr};`;
-  }
-  get imm(): string {
-    if (!this.def.imm) throw new Error(`${this.def.name} has no immediate`);
-    return int(immOf(this.word, this.def.imm));
-  }
-  get next(): string {
-    return int((this.va + 4) | 0);
-  }
-  get target(): string {
-    return int((this.va + 4 + 4 * immOf(this.word, 'off24')) | 0);
   }
   /**
    * Continue at a constant guest address: inside the region if it is one of its blocks, else leave. After a
