@@ -71,10 +71,15 @@ export function choice<T extends string>(flag: string, value: string | undefined
 
 /** A positive integer flag; accepts 1e9, 1_000_000 and 1,000,000 spellings. */
 export function positiveInt(flag: string, value: string | undefined, fallback: number, max = Number.MAX_SAFE_INTEGER): number {
+  return wholeNumber(flag, value, fallback, 1, max);
+}
+
+/** A whole-number flag between min and max (inclusive), or the fallback when it is absent. */
+export function wholeNumber(flag: string, value: string | undefined, fallback: number, min: number, max = Number.MAX_SAFE_INTEGER): number {
   if (value === undefined) return fallback;
   const n = Number(value.replace(/[_,]/g, ''));
-  if (!Number.isFinite(n) || !Number.isInteger(n) || n < 1 || n > max) {
-    throw new UsageError(`--${flag}: '${value}' is not a whole number between 1 and ${max}`);
+  if (!Number.isFinite(n) || !Number.isInteger(n) || n < min || n > max) {
+    throw new UsageError(`--${flag}: '${value}' is not a whole number between ${min} and ${max}`);
   }
   return n;
 }

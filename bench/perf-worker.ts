@@ -5,7 +5,9 @@
  * variants: the first run here is a genuinely cold run (parsing, JIT warm-up, translation caches empty), and the
  * warm runs measure this variant's steady state, not the leftovers of the previous one. Only the run itself is
  * timed: the image is built (assembled) before the first run, and the output check and garbage collection happen
- * between runs. There is no reference run here either — it would warm up the hardware model the engine shares —
+ * between runs. Between the cold run and the measured ones come `warmup` runs, timed but kept apart: V8 optimizes a
+ * function only after it has run for a while, and the code an engine runs once per guest run (boot, the final
+ * memory hash, the VMM's setup) needs a dozen runs to get there. There is no reference run here either — it would warm up the hardware model the engine shares —
  * so the engine's output is checked against the manifest instead, and the budget comes with the job (perf derives
  * it from the reference engine's own measurement, as the matrix derives it from the reference run).
  * Prints one JSON line (PerfSample) on stdout.
@@ -20,12 +22,13 @@ import { workloadByName } from '../workloads/manifest.js';
 import { BASELINES } from './perf-baseline.js';
 
 export type PerfJob =
-  | { kind: 'baseline'; workload: string; scale: number; runs: number }
+  | { kind: 'baseline'; workload: string; scale: number; warmup: number; runs: number }
   | {
       kind: 'engine';
       engine: string;
       workload: string;
       scale: number;
+      warmup: number;
       runs: number;
       isa: IsaVariant;
       /** Guest-instruction budget (default: the reference run's generous default). */
@@ -34,7 +37,9 @@ export type PerfJob =
 
 export interface PerfSample {
   coldMs: number;
-  /** One per warm run, in order. */
+  /** One per warm-up run (after the cold run, before the measured ones), in order. */
+  warmupMs: number[];
+  /** One per measured warm run, in order. */
   warmMs: number[];
   /** Guest instructions of one run (null for the baseline). */
   guestInstructions: number | null;
@@ -46,19 +51,19 @@ export interface PerfSample {
   maxRssKb: number;
 }
 
-/** Time `runs + 1` calls of `once`; the first is the cold run. Returns what each call produced. */
-function timed<T>(runs: number, once: () => T): { coldMs: number; warmMs: number[]; results: T[] } {
+/** Time `1 + warmup + runs` calls of `once`: the cold run, the warm-up, the measured runs. Returns what each call produced. */
+function timed<T>(warmup: number, runs: number, once: () => T): { coldMs: number; warmupMs: number[]; warmMs: number[]; results: T[] } {
   const gc = (globalThis as { gc?: () => void }).gc;
   const times: number[] = [];
   const results: T[] = [];
-  for (let i = 0; i <= runs; i++) {
+  for (let i = 0; i <= warmup + runs; i++) {
     // Collect the previous run's garbage now rather than during the next timed run (needs --expose-gc).
     gc?.();
     const t0 = performance.now();
     results.push(once());
     times.push(performance.now() - t0);
   }
-  return { coldMs: times[0], warmMs: times.slice(1), results };
+  return { coldMs: times[0], warmupMs: times.slice(1, 1 + warmup), warmMs: times.slice(1 + warmup), results };
 }
 
 export function measure(job: PerfJob): PerfSample {
@@ -68,8 +73,8 @@ export function measure(job: PerfJob): PerfSample {
   if (job.kind === 'baseline') {
     const baseline = BASELINES[job.workload];
     if (!baseline) throw new Error(`perf: no plain-JavaScript baseline for ${job.workload}`);
-    const { coldMs, warmMs, results } = timed(job.runs, () => baseline(job.scale));
-    return { coldMs, warmMs, guestInstructions: null, output: results[0], outputCorrect: results.every((r) => r === expected), maxRssKb: process.resourceUsage().maxRSS };
+    const { coldMs, warmupMs, warmMs, results } = timed(job.warmup, job.runs, () => baseline(job.scale));
+    return { coldMs, warmupMs, warmMs, guestInstructions: null, output: results[0], outputCorrect: results.every((r) => r === expected), maxRssKb: process.resourceUsage().maxRSS };
   }
   const engine = engineById(job.engine);
   if (!engine) throw new Error(`perf: unknown engine ${job.engine}`);
@@ -81,11 +86,12 @@ export function measure(job: PerfJob): PerfSample {
     trace: null,
     options: Object.fromEntries(engine.options.map((o) => [o.name, o.default])),
   };
-  const { coldMs, warmMs, results } = timed(job.runs, () => engine.run(spec));
+  const { coldMs, warmupMs, warmMs, results } = timed(job.warmup, job.runs, () => engine.run(spec));
   const counts = new Set(results.map((r) => r.counters.guestInstructions));
   if (counts.size !== 1) throw new Error(`perf: ${job.engine} on ${job.workload} retired a different number of instructions on each run: ${[...counts].join(', ')}`);
   return {
     coldMs,
+    warmupMs,
     warmMs,
     guestInstructions: results[0].counters.guestInstructions,
     output: results[0].console,

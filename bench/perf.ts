@@ -15,7 +15,7 @@ import { environment } from '../src/report/environment.js';
 import type { Environment } from '../src/report/model.js';
 import { ENGINES, REFERENCE_ENGINE_ID } from '../strategies/registry.js';
 import { WORKLOADS, workloadByName } from '../workloads/manifest.js';
-import { positiveInt, RunError, UsageError, type FlagSpecs, type Parsed } from './args.js';
+import { positiveInt, RunError, UsageError, wholeNumber, type FlagSpecs, type Parsed } from './args.js';
 import { nameList } from './bench.js';
 import { BASELINE_WORKLOADS } from './perf-baseline.js';
 import type { PerfJob, PerfSample } from './perf-worker.js';
@@ -26,21 +26,31 @@ export const SCALING_WORKLOAD = 'sieve';
 /** The scaling section's scales, as fractions of the workload's (default or quick) scale. */
 const SCALING_FRACTIONS = [1 / 16, 1 / 4, 1];
 const SCALING_ENGINES = [REFERENCE_ENGINE_ID, 'dbt'];
-/** Warm runs: V8 needs several runs of a variant to optimize its hot code; the median of 10 is past that. */
+/** Measured warm runs per variant; the median is reported. */
 export const DEFAULT_RUNS = 10;
 const QUICK_RUNS = 2;
+/**
+ * Warm-up runs between the cold run and the measured ones. V8 optimizes a function only after it has run for a
+ * while, and what an engine does once per guest run (boot, the final memory hash, a VMM's setup) gets there only
+ * after about a dozen runs: without a warm-up, the median of the first ten warm runs still included it (native
+ * crc32: 20.7, 38.3, 10.4, ... 4.2, 4.4 ms), and the number moved with how early V8 happened to get there.
+ */
+export const DEFAULT_WARMUP = 10;
+const QUICK_WARMUP = 0;
 
 export const PERF_FLAGS: FlagSpecs = {
-  runs: { type: 'string', value: 'N', help: `warm runs per variant after the cold one; the median is reported (default ${DEFAULT_RUNS}, --quick ${QUICK_RUNS})` },
+  warmup: { type: 'string', value: 'N', help: `warm-up runs per variant after the cold one, timed but not in the median (default ${DEFAULT_WARMUP}, --quick ${QUICK_WARMUP})` },
+  runs: { type: 'string', value: 'N', help: `measured warm runs per variant after the warm-up; the median is reported (default ${DEFAULT_RUNS}, --quick ${QUICK_RUNS})` },
   engines: { type: 'string', value: 'a,b', help: `engines to time (default: all): ${ENGINES.map((e) => e.id).join(', ')}` },
   workloads: { type: 'string', value: 'x,y', help: `compute workloads with a plain-JavaScript baseline (default: all): ${BASELINE_WORKLOADS.join(', ')}` },
-  quick: { type: 'boolean', help: 'small scales and 2 warm runs: a smoke test of the machinery, not a measurement' },
+  quick: { type: 'boolean', help: `small scales, no warm-up and ${QUICK_RUNS} warm runs: a smoke test of the machinery, not a measurement` },
   json: { type: 'boolean', help: 'print the results as JSON (keys: docs/perf.md)' },
 };
 
 export interface PerfPlan {
   engines: string[];
   workloads: string[];
+  warmup: number;
   runs: number;
   quick: boolean;
   json: boolean;
@@ -60,6 +70,7 @@ export function perfPlan(args: Parsed): PerfPlan {
   return {
     engines: nameList('engines', v.engines as string | undefined, ENGINES, (e) => e.id).map((e) => e.id),
     workloads: nameList('workloads', v.workloads as string | undefined, withBaseline, (w) => w.name).map((w) => w.name),
+    warmup: wholeNumber('warmup', v.warmup as string | undefined, quick ? QUICK_WARMUP : DEFAULT_WARMUP, 0, 1000),
     runs: positiveInt('runs', v.runs as string | undefined, quick ? QUICK_RUNS : DEFAULT_RUNS, 1000),
     quick,
     json: v.json === true,
@@ -70,6 +81,7 @@ export function perfPlan(args: Parsed): PerfPlan {
 export interface PerfEngineResult {
   cold_ms: number | null;
   warm_ms: number | null;
+  warmup_runs_ms: number[];
   warm_runs_ms: number[];
   mips: number | null;
   cold_mips: number | null;
@@ -120,7 +132,7 @@ export interface PerfReport {
   /** Host speed-up of dbt over emulate (emulate's warm time / dbt's) per kernel-heavy workload. */
   dbt_over_emulate: Record<string, number | null> | null;
   scaling: PerfScaling | null;
-  options: { runs: number; quick: boolean; isa: 'default'; engines: string[]; workloads: string[] };
+  options: { warmup: number; runs: number; quick: boolean; isa: 'default'; engines: string[]; workloads: string[] };
   environment: Environment;
 }
 
@@ -164,13 +176,14 @@ const errorText = (err: unknown): string => (err instanceof Error ? err.message 
 
 function engineResult(s: PerfSample | Error, baselineMs: number | null): PerfEngineResult {
   if (s instanceof Error) {
-    return { cold_ms: null, warm_ms: null, warm_runs_ms: [], mips: null, cold_mips: null, ratio_to_native: null, guest_instructions: null, output_correct: null, max_rss_mb: null, error: s.message };
+    return { cold_ms: null, warm_ms: null, warmup_runs_ms: [], warm_runs_ms: [], mips: null, cold_mips: null, ratio_to_native: null, guest_instructions: null, output_correct: null, max_rss_mb: null, error: s.message };
   }
   const warm = median(s.warmMs);
   const n = s.guestInstructions ?? 0;
   return {
     cold_ms: s.coldMs,
     warm_ms: warm,
+    warmup_runs_ms: s.warmupMs,
     warm_runs_ms: s.warmMs,
     mips: mipsOf(n, warm),
     cold_mips: mipsOf(n, s.coldMs),
@@ -211,7 +224,7 @@ export async function measurePerf(plan: PerfPlan, io: PerfIo): Promise<PerfRepor
     return s;
   };
   const engineJob = (engine: string, workload: string, scale: number): PerfJob => {
-    const job: PerfJob = { kind: 'engine', engine, workload, scale, runs: plan.runs, isa: 'default' };
+    const job: PerfJob = { kind: 'engine', engine, workload, scale, warmup: plan.warmup, runs: plan.runs, isa: 'default' };
     if (engine === REFERENCE_ENGINE_ID) return job;
     // The matrix's budget (4x the reference's instructions + 1M, src/run/engine-run.ts) when the reference engine
     // has run this guest (it comes first), so a guest that hangs under some engine stops as it would in the bench.
@@ -222,7 +235,7 @@ export async function measurePerf(plan: PerfPlan, io: PerfIo): Promise<PerfRepor
   const workloads: Record<string, PerfWorkloadResult> = {};
   for (const name of plan.workloads) {
     const scale = scaleOf(name, plan.quick);
-    const b = await run({ kind: 'baseline', workload: name, scale, runs: plan.runs });
+    const b = await run({ kind: 'baseline', workload: name, scale, warmup: plan.warmup, runs: plan.runs });
     if (b instanceof Error) throw new RunError(`the plain-JavaScript ${name} baseline failed: ${b.message}`);
     const expected = workloadByName(name)!.expected(scale);
     if (!b.outputCorrect) {
@@ -274,7 +287,7 @@ export async function measurePerf(plan: PerfPlan, io: PerfIo): Promise<PerfRepor
     workloads,
     dbt_over_emulate: dbtOverEmulate,
     scaling,
-    options: { runs: plan.runs, quick: plan.quick, isa: 'default', engines: plan.engines, workloads: plan.workloads },
+    options: { warmup: plan.warmup, runs: plan.runs, quick: plan.quick, isa: 'default', engines: plan.engines, workloads: plan.workloads },
     environment: environment(),
   };
 }
@@ -310,8 +323,8 @@ export function formatPerf(r: PerfReport): string {
     lines.push('');
   }
   lines.push(
-    `${r.options.runs} warm runs per variant (median), each variant in a fresh process. Host timings vary with the machine and its load;`,
-    'compare runs taken on an otherwise idle machine.',
+    `${r.options.runs} warm runs per variant (median) after ${r.options.warmup} warm-up runs, each variant in a fresh process.`,
+    'Host timings vary with the machine and its load; compare runs taken on an otherwise idle machine.',
   );
   return `${lines.join('\n')}\n`;
 }

@@ -23,6 +23,12 @@ export function spliceInt(n: number, who: string): string {
   return String(n);
 }
 
+/** A guest address as part of a generated function's name (`region_1001a4`): eight hex digits at most. */
+export function hexName(va: number): string {
+  if (!Number.isSafeInteger(va)) throw new Error(`hexName: refusing to splice ${String(va)}`);
+  return (va >>> 0).toString(16);
+}
+
 export abstract class SharedEmit {
   /** The instruction stores to memory (a compiler checks for self-modifying code after it). */
   stores = false;

@@ -29,7 +29,7 @@
 import { CR_TPR, PAGE_MASK, SP, VEC_INVALID_OPCODE } from '../isa/arch.js';
 import { insnByOpcode, type Cond, type Emit, type InsnDef, type RegField, type SystemOp } from '../isa/table.js';
 import { conditionFlags } from '../hw/cpu.js';
-import { CompiledEmit, spliceInt } from '../hw/emit-shared.js';
+import { CompiledEmit, hexName, spliceInt } from '../hw/emit-shared.js';
 import { condExpr } from '../hw/interp.js';
 import type { Machine } from '../hw/machine.js';
 
@@ -304,7 +304,8 @@ export function compilePage(blocks: readonly PageBlock[]): { fn: PageFn; source:
   let page = shared.get(key);
   if (page === undefined) {
     const source = pageSource(blocks);
-    const factory = new Function('conditionFlags', `return function page(P, V, D, start, lim, LK, G) {\n${source}\n};`);
+    // Named after its first block's guest address (a validated integer), for CPU profiles and --trace-opt.
+    const factory = new Function('conditionFlags', `return function page_${hexName(blocks[0].va)}(P, V, D, start, lim, LK, G) {\n${source}\n};`);
     page = { fn: factory(conditionFlags) as PageFn, source };
     if (shared.size >= MAX_SHARED) shared.clear();
     shared.set(key, page);

@@ -30,7 +30,7 @@ import { PAGE_MASK, SP, VEC_PRIVILEGE, type IsaVariant } from '../isa/arch.js';
 import { immOf } from '../isa/encoding.js';
 import { insnByOpcode, isPrivileged, type Cond, type Emit, type InsnDef, type RegField } from '../isa/table.js';
 import { conditionFlags } from '../hw/cpu.js';
-import { CompiledEmit, spliceInt } from '../hw/emit-shared.js';
+import { CompiledEmit, hexName, spliceInt } from '../hw/emit-shared.js';
 import { condExpr } from '../hw/interp.js';
 import type { Machine } from '../hw/machine.js';
 
@@ -527,7 +527,9 @@ export function compileRegion(va: number, word: (va: number) => number, variant:
     'R_FAULT',
     'R_SMC',
     'R_REPLAN',
-    `return function region(M, X, lim, start) {\n${source}\n};`,
+    // Named after its guest address (a validated integer), so a CPU profile or V8's --trace-opt says which guest
+    // code a hot function runs.
+    `return function region_${hexName(va)}(M, X, lim, start) {\n${source}\n};`,
   );
   const fn = factory(conditionFlags, R_EXIT, R_LIMIT, R_INTERP, R_FAULT, R_SMC, R_REPLAN) as RegionFn;
   const region: CompiledRegion = {

@@ -12,11 +12,11 @@ import { cli } from '../support/cli.js';
 
 const ENGINES = ['emulate', 'dbt'];
 
-describe('perf --quick --json on a tiny configuration (emulate and dbt, sieve, one warm run)', () => {
+describe('perf --quick --json on a tiny configuration (emulate and dbt, sieve, one warm-up run, one warm run)', () => {
   let json: Record<string, unknown> = {};
   let progress = '';
   beforeAll(async () => {
-    const r = await cli('perf', '--quick', '--json', '--engines', ENGINES.join(','), '--workloads', 'sieve', '--runs', '1');
+    const r = await cli('perf', '--quick', '--json', '--engines', ENGINES.join(','), '--workloads', 'sieve', '--warmup', '1', '--runs', '1');
     expect(r.code, r.err).toBe(0);
     json = JSON.parse(r.out) as Record<string, unknown>;
     progress = r.err;
@@ -32,13 +32,15 @@ describe('perf --quick --json on a tiny configuration (emulate and dbt, sieve, o
     expect(sieve.baseline_cold_ms).toBeGreaterThan(0);
   });
 
-  it('timed every engine in a process of its own: cold run, warm runs, guest MIPS, ratio to plain JavaScript', () => {
+  it('timed every engine in a process of its own: cold run, warm-up apart, warm runs, guest MIPS, ratio to plain JavaScript', () => {
     const sieve = workload('sieve');
     expect(Object.keys(sieve.engines)).toEqual(ENGINES);
     for (const id of ENGINES) {
       const e = sieve.engines[id];
       expect(e.error, id).toBeNull();
       expect(e.output_correct, id).toBe(true);
+      // The warm-up run is reported but is not the warm run the median is taken of.
+      expect(e.warmup_runs_ms).toHaveLength(1);
       expect(e.warm_runs_ms).toHaveLength(1);
       expect(e.warm_ms).toBe(e.warm_runs_ms[0]);
       for (const k of ['cold_ms', 'warm_ms', 'mips', 'cold_mips', 'ratio_to_native', 'max_rss_mb'] as const) expect(e[k], `${id} ${k}`).toBeGreaterThan(0);
@@ -104,5 +106,14 @@ describe('perf flags', () => {
     const r = await cli('perf', '--workloads', 'syscall');
     expect(r.code).toBe(2);
     expect(r.err).toMatch(/--workloads: unknown 'syscall'. Valid values: sieve, crc32, matmul/);
+  });
+
+  it('--warmup takes a whole number from 0 (no warm-up); --runs from 1', async () => {
+    const warmup = await cli('perf', '--warmup=-1');
+    expect(warmup.code).toBe(2);
+    expect(warmup.err).toMatch(/--warmup: '-1' is not a whole number between 0 and 1000/);
+    const runs = await cli('perf', '--runs', '0');
+    expect(runs.code).toBe(2);
+    expect(runs.err).toMatch(/--runs: '0' is not a whole number between 1 and 1000/);
   });
 });

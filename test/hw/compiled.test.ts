@@ -19,6 +19,7 @@ import { VEC_TIMER } from '../../src/isa/arch.js';
 import type { Execution } from '../../src/hw/machine.js';
 import { Machine } from '../../src/hw/machine.js';
 import { guestImage } from '../../src/run/engine-run.js';
+import { compilePage } from '../../src/translate/compile.js';
 import { compileRegion, planRegion } from '../../src/translate/region.js';
 import { engineById } from '../../strategies/registry.js';
 import type { EngineOutcome } from '../../strategies/engine.js';
@@ -206,5 +207,16 @@ describe('the region compiler only ever generates what the decoder read', () => 
       expect(region.source.replace(/^"use strict";/, '')).not.toMatch(/["'`]/);
       expect(typeof region.fn).toBe('function');
     }
+  });
+
+  it('names each region function after its guest address, so a CPU profile says which guest code is hot', () => {
+    const image = asm('addi r1, r1, 1\n').image;
+    const addi = new DataView(image.buffer, image.byteOffset).getInt32(0, true);
+    const word = (): number => addi; // straight-line code wherever the region starts
+    expect(compileRegion(0x1001a4, word)?.fn.name).toBe('region_1001a4');
+    // An address above 2^31 is named unsigned, as the disassembler prints it.
+    expect(compileRegion(0xc0003f00 | 0, word)?.fn.name).toBe('region_c0003f00');
+    // DBT page functions likewise, after their first block.
+    expect(compilePage([{ va: 0xc0003f00 | 0, words: [addi] }]).fn.name).toBe('page_c0003f00');
   });
 });
