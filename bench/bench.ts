@@ -36,12 +36,20 @@ export const BENCH_FLAGS = (presetFlag: FlagSpecs[string]): FlagSpecs => ({
   quick: { type: 'boolean', help: 'small scales and short timing: for CI and first contact (under a minute)' },
   'no-timing': { type: 'boolean', help: 'skip the host wall-clock measurements (counts only)' },
   out: { type: 'string', value: 'DIR', help: `output folder (default ${DEFAULT_OUT})` },
-  jobs: { type: 'string', value: 'N', help: 'worker threads for the counts; timing stays serial (default: the CPUs available, at most 8)' },
+  jobs: { type: 'string', value: 'N', help: 'worker threads for the counts; timing stays serial (default: the CPUs available, at most 8; 1 on two CPUs or fewer)' },
   shard: { type: 'string', value: 'I/N', help: 'run only slice I of N of the matrix (join the slices with virtstrat merge)' },
 });
 
-/** --jobs default: every CPU the process may use, capped because each worker holds its own images and caches. */
-export const DEFAULT_JOBS = Math.max(1, Math.min(8, availableParallelism()));
+/**
+ * --jobs default for `cpus` CPUs: one thread on one or two (a single thread already keeps about 1.4 CPUs busy —
+ * V8 compiles the generated guest code and collects garbage beside it — and on two CPUs two workers measured no
+ * faster, with a quarter more CPU time: docs/scaling.md); else every CPU, capped at 8 because each worker holds
+ * its own images and caches.
+ */
+export function defaultJobs(cpus: number): number {
+  return cpus <= 2 ? 1 : Math.min(8, cpus);
+}
+export const DEFAULT_JOBS = defaultJobs(availableParallelism());
 
 /** --shard I/N, checked against the number of cells (every shard must get at least one). */
 export function parseShard(value: string | undefined, cells: number): Shard | null {

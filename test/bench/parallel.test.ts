@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Ajv } from 'ajv';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { startClassification } from '../../bench/bench.js';
+import { defaultJobs, startClassification } from '../../bench/bench.js';
 import { countInWorkers, planCells, runMatrix, shardSlots, type MatrixPlan } from '../../bench/matrix.js';
 import { classify } from '../../src/classify/index.js';
 import type { BenchReport } from '../../src/report/model.js';
@@ -133,6 +133,12 @@ describe('worker threads that fail', () => {
   it('workers that cannot start leave the counting to the main thread: the records are complete', async () => {
     const records = await countInWorkers(plan, planCells(plan), 2, () => {}, '../test/bench/fixtures/no-such-worker.ts');
     expect(records).toEqual(await runMatrix(plan));
+  });
+});
+
+describe('the default --jobs', () => {
+  it('is one thread on one or two CPUs (a serial run already keeps ~1.4 busy), else one worker per CPU up to 8', () => {
+    expect([1, 2, 3, 4, 8, 16].map(defaultJobs)).toEqual([1, 1, 3, 4, 8, 8]);
   });
 });
 
