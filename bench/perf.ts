@@ -4,10 +4,10 @@
  *
  * For each compute workload with a plain-JavaScript baseline (bench/perf-baseline.ts) it times the baseline and
  * every engine, each in a fresh process (bench/perf-worker.ts), one process at a time so that measurements do not
- * compete for the CPU. It reports the cold first run apart from the median of the warm runs, guest MIPS, and
- * warm time over baseline time; the host speed-up of dbt over emulate on two kernel-heavy workloads; and one
- * workload at three scales (time per guest instruction and peak memory should stay flat). Keys of --json:
- * docs/perf.md.
+ * compete for the CPU. It reports the cold first run and the warm-up runs apart from the median of the warm runs
+ * that follow them, guest MIPS, and warm time over baseline time; the host speed-up of dbt over emulate on two
+ * kernel-heavy workloads; and one workload at three scales (time per guest instruction and peak memory should
+ * stay flat). Keys of --json: docs/perf.md.
  */
 import { execFile } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
