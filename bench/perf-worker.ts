@@ -8,8 +8,9 @@
  * between runs. Between the cold run and the measured ones come `warmup` runs, timed but kept apart: V8 optimizes a
  * function only after it has run for a while, and the code an engine runs once per guest run (boot, the final
  * memory hash, the VMM's setup) needs a dozen runs to get there. There is no reference run here either — it would
- * warm up the hardware model the engine shares — so the engine's output is checked against the manifest instead, and the budget comes with the job (perf derives
- * it from the reference engine's own measurement, as the matrix derives it from the reference run).
+ * warm up the hardware model the engine shares — so the engine's output is checked against the manifest instead,
+ * and the budget comes with the job (perf derives it from the reference engine's own measurement, as the matrix
+ * derives it from the reference run).
  * Prints one JSON line (PerfSample) on stdout.
  */
 import type { IsaVariant } from '../src/isa/arch.js';

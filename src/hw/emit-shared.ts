@@ -23,9 +23,9 @@ export function spliceInt(n: number, who: string): string {
   return String(n);
 }
 
-/** A guest address as part of a generated function's name (`region_1001a4`): eight hex digits at most. */
-export function hexName(va: number): string {
-  if (!Number.isSafeInteger(va)) throw new Error(`hexName: refusing to splice ${String(va)}`);
+/** A guest address as part of a generated function's name (`region_1001a4`): validated as every spliced integer. */
+export function hexName(va: number, who: string): string {
+  spliceInt(va, who);
   return (va >>> 0).toString(16);
 }
 

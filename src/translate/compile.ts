@@ -305,7 +305,7 @@ export function compilePage(blocks: readonly PageBlock[]): { fn: PageFn; source:
   if (page === undefined) {
     const source = pageSource(blocks);
     // Named after its first block's guest address (a validated integer), for CPU profiles and --trace-opt.
-    const factory = new Function('conditionFlags', `return function page_${hexName(blocks[0].va)}(P, V, D, start, lim, LK, G) {\n${source}\n};`);
+    const factory = new Function('conditionFlags', `return function page_${hexName(blocks[0].va, 'block compiler')}(P, V, D, start, lim, LK, G) {\n${source}\n};`);
     page = { fn: factory(conditionFlags) as PageFn, source };
     if (shared.size >= MAX_SHARED) shared.clear();
     shared.set(key, page);

@@ -529,7 +529,7 @@ export function compileRegion(va: number, word: (va: number) => number, variant:
     'R_REPLAN',
     // Named after its guest address (a validated integer), so a CPU profile or V8's --trace-opt says which guest
     // code a hot function runs.
-    `return function region_${hexName(va)}(M, X, lim, start) {\n${source}\n};`,
+    `return function region_${hexName(va, 'region compiler')}(M, X, lim, start) {\n${source}\n};`,
   );
   const fn = factory(conditionFlags, R_EXIT, R_LIMIT, R_INTERP, R_FAULT, R_SMC, R_REPLAN) as RegionFn;
   const region: CompiledRegion = {
