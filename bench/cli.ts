@@ -27,7 +27,7 @@ import { ENGINE_IDS, ENGINES, engineById, REFERENCE_ENGINE_ID } from '../strateg
 import type { Engine, EngineOptionValue, TraceEvent } from '../strategies/engine.js';
 import { DEFAULT_MEMORY_BYTES, MAX_MEMORY_BYTES } from '../src/hw/memory.js';
 import { BuildError } from '../src/workload/build.js';
-import { WORKLOAD_NAMES, WORKLOADS, workloadByName } from '../workloads/manifest.js';
+import { WORKLOAD_NAMES, WORKLOADS, workloadByName, type WorkloadSpec } from '../workloads/manifest.js';
 import {
   choice,
   helpText,
@@ -216,13 +216,31 @@ function summary(r: CellResult): string {
   return `${lines.join('\n')}\n`;
 }
 
+/**
+ * A workload's assembler defines from -D: kernel build options such as TIMER_PERIOD. SCALE has its own flag, and
+ * PARAVIRT follows from the engine (the paravirt engine runs the paravirtual build).
+ */
+function workloadDefines(workload: WorkloadSpec, values: Parsed['values']): WorkloadSpec {
+  const defines = parseDefines(values);
+  if ('SCALE' in defines) throw new UsageError(`-D SCALE: use --scale N to size a workload`);
+  if ('PARAVIRT' in defines) throw new UsageError(`-D PARAVIRT: the paravirt engine runs the paravirtual kernel build; use --engine paravirt`);
+  if (Object.keys(defines).length === 0) return workload;
+  return { ...workload, kernelOptions: { ...workload.kernelOptions, ...defines } };
+}
+
 /** A positional argument is a workload name, or a path to an assembly file. */
 function resolveGuest(arg: string, values: Parsed['values'], io: Io): Guest {
-  const workload = workloadByName(arg);
-  if (workload) {
+  const named = workloadByName(arg);
+  if (named) {
     // SCALE is an assembler symbol: a 32-bit integer.
-    const scale = positiveInt('scale', values.scale as string | undefined, workload.defaultScale, 0x7fffffff);
-    return { kind: 'workload', workload, scale };
+    const scale = positiveInt('scale', values.scale as string | undefined, named.defaultScale, 0x7fffffff);
+    if (values.memory !== undefined && Number(values.memory) !== DEFAULT_MEMORY_BYTES) {
+      throw new UsageError(
+        `--memory: the guest kernel is laid out for ${DEFAULT_MEMORY_BYTES} bytes of physical memory (workloads/kernel/defs.s), ` +
+          'so workloads always run with that; --memory applies to assembly files',
+      );
+    }
+    return { kind: 'workload', workload: workloadDefines(named, values), scale };
   }
   if (values.scale !== undefined) throw new UsageError('--scale applies to workloads, not to assembly files');
   if (!arg.endsWith('.s') && !existsSync(arg)) {

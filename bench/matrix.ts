@@ -18,8 +18,9 @@ import { Worker } from 'node:worker_threads';
 import { Bench } from 'tinybench';
 import type { IsaVariant } from '../src/isa/arch.js';
 import { DEFAULT_MEMORY_BYTES } from '../src/hw/memory.js';
+import { DEFAULT_BUDGET } from '../src/run/reference.js';
 import type { CostPreset } from '../src/metrics/presets.js';
-import { guestImage, runCell, type CellResult, type Guest } from '../src/run/engine-run.js';
+import { guestImage, referenceRun, runCell, type CellResult, type Guest } from '../src/run/engine-run.js';
 import type { BenchReport, CellRecord, CellTiming } from '../src/report/model.js';
 import type { Engine } from '../strategies/engine.js';
 import { engineById } from '../strategies/registry.js';
@@ -155,7 +156,14 @@ export function recordOf(r: CellResult): CellRecord {
   };
 }
 
-export function errorRecord(engine: Engine, workload: WorkloadSpec, scale: number, isa: IsaVariant, err: unknown): CellRecord {
+export function errorRecord(
+  engine: Engine,
+  workload: WorkloadSpec,
+  scale: number,
+  isa: IsaVariant,
+  err: unknown,
+  summary = 'the engine failed with a host exception',
+): CellRecord {
   const message = err instanceof Error ? `${err.name}: ${err.message}` : String(err);
   return {
     engine: engine.id,
@@ -163,7 +171,7 @@ export function errorRecord(engine: Engine, workload: WorkloadSpec, scale: numbe
     scale,
     isa,
     status: 'error',
-    message: 'the engine failed with a host exception',
+    message: summary,
     exitCode: null,
     guestBuild: engine.guest,
     fidelity: null,
@@ -181,11 +189,29 @@ export function errorRecord(engine: Engine, workload: WorkloadSpec, scale: numbe
   };
 }
 
-/** Counts of one cell (never throws: a failing engine becomes an error record). */
-export function countCell(plan: Pick<MatrixPlan, 'scaleOf' | 'isa' | 'preset'>, engine: Engine, workload: WorkloadSpec): CellRecord {
+/**
+ * Counts of one cell (never throws: a failing engine becomes an error record). A workload whose reference run does
+ * not finish — a scale too large for the instruction budget — gives an error record for every engine: each run
+ * would stop at the same budget and compare "exact", and its counts would describe a truncated workload.
+ */
+export function countCell(
+  plan: Pick<MatrixPlan, 'scaleOf' | 'isa' | 'preset'>,
+  engine: Engine,
+  workload: WorkloadSpec,
+  referenceBudget = DEFAULT_BUDGET,
+): CellRecord {
   const scale = plan.scaleOf(workload);
   try {
-    return recordOf(runCell({ engine, guest: { kind: 'workload', workload, scale }, isa: plan.isa, preset: plan.preset }));
+    const guest: Guest = { kind: 'workload', workload, scale };
+    const reference = referenceRun(guest, plan.isa, DEFAULT_MEMORY_BYTES, referenceBudget);
+    if (reference.status !== 'exited' && reference.status !== 'halted') {
+      const why = new Error(
+        `the reference run of ${workload.name} at scale ${scale} did not finish (${reference.status}: ${reference.message}); ` +
+          'no engine can be measured against it — use a smaller --scale',
+      );
+      return errorRecord(engine, workload, scale, plan.isa, why, 'the reference run did not finish');
+    }
+    return recordOf(runCell({ engine, guest, isa: plan.isa, preset: plan.preset }));
   } catch (err) {
     return errorRecord(engine, workload, scale, plan.isa, err);
   }
@@ -214,7 +240,8 @@ export async function timeCell(plan: MatrixPlan, engine: Engine, workload: Workl
   });
   await bench.run();
   const r = bench.tasks[0].result;
-  if (!r || r.state !== 'completed') throw new Error(`timing ${engine.id} on ${workload.name} failed`);
+  if (r?.state === 'errored') throw new Error(`while timing: ${r.error instanceof Error ? r.error.message : String(r.error)}`);
+  if (r?.state !== 'completed') throw new Error(`timing ${engine.id} on ${workload.name} did not complete (${r?.state ?? 'no result'})`);
   const instructions = record.counters?.guestInstructions ?? 0;
   return {
     samples: r.latency.samplesCount,
@@ -339,12 +366,15 @@ export async function runMatrix(plan: MatrixPlan, onProgress: (p: MatrixProgress
   if (jobs > 1) records = await countInWorkers(plan, cells, jobs, onProgress);
   else {
     records = [];
-    cells.forEach(({ engine, workload }, i) => {
+    for (const [i, { engine, workload }] of cells.entries()) {
+      // One event-loop turn between cells, so that Ctrl-C (SIGINT) is handled after the current cell, not after
+      // the whole count phase.
+      await new Promise((resolve) => setImmediate(resolve));
       onProgress({ phase: 'counts', index: i, total: cells.length, engine: engine.id, workload: workload.name });
       const record = countCell(plan, engine, workload);
       records.push(record);
       onProgress({ phase: 'counts', index: i, total: cells.length, engine: engine.id, workload: workload.name, record });
-    });
+    }
   }
   if (plan.timing !== null) {
     await plan.beforeTiming;

@@ -4,7 +4,8 @@
  *
  * Expected outputs are computed here by independent TypeScript implementations of each algorithm (a sieve,
  * CRC-32, the matrix product, the generators), never by running the guest. Every workload's console output
- * is independent of timing by design — tasks print in a fixed order, and nothing prints a tick count — so an
+ * is independent of timing by design — tasks print in a fixed order, and the only tick count printed
+ * (critical-sections') is the number of ticks waited for, its scale — so an
  * engine that runs a modified guest (paravirt) can still be compared by its output.
  */
 

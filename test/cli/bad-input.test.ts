@@ -123,8 +123,13 @@ describe('input files that cannot be used and outputs that cannot be written fai
     expectFailure(await cli('disasm', dir), 1, /^virtstrat: cannot read .*: EISDIR/);
   });
 
-  it('a workload whose image does not fit the memory asked for', async () => {
-    expectFailure(await cli('run', 'hello', '--memory', '4096'), 1, /^virtstrat: image of \d+ bytes does not fit at 0x0 in 4096 bytes of memory/);
+  it('an image that does not fit the memory asked for', async () => {
+    const big = file('big.s', '        .space 8192\n');
+    expectFailure(await cli('run', big, '--memory', '4096'), 1, /^virtstrat: image of 8192 bytes does not fit at 0x0 in 4096 bytes of memory/);
+  });
+
+  it('a workload with a memory size other than the one the guest kernel is laid out for', async () => {
+    expectFailure(await cli('run', 'hello', '--memory', '4194304'), 2, /^virtstrat: --memory: the guest kernel is laid out for 8388608 bytes .* --memory applies to assembly files/);
   });
 
   it('bench --out where no folder can be created: the run fails at the end with one message, nothing half-written', async () => {

@@ -297,13 +297,14 @@ describe('hostile user programs on the guest kernel end under every engine (para
     const s = symbolsOf(w, 'native');
     const results = hosted(w);
     // The recursing task's stack grows through the demand-zero region until no frame is left: the page fault the
-    // kernel cannot serve kills it at its call. Exit code: the OR of the tasks' (0x80 | vector) codes.
+    // kernel cannot serve kills it at its call, named as out of memory. Exit code: the OR of the tasks'
+    // (0x80 | vector) codes.
     const console =
       `task 0 killed: invalid opcode at pc ${hex8(s.get('w_text')!)}\n` +
       `task 1 killed: alignment check at pc ${hex8(s.get('t_odd')! + 2)}\n` +
       `task 2 killed: page fault at pc ${hex8(s.get('boot')!)}\n` +
       'task 3 killed: page fault at pc 0x30000000\n' +
-      `task 4 killed: page fault at pc ${hex8(s.get('w_recurse')!)}\n` +
+      `task 4 killed: page fault (out of memory) at pc ${hex8(s.get('w_recurse')!)}\n` +
       'survivor: still running\n';
     for (const [id, r] of results) {
       expect(r.status, `${id}: ${r.message}`).toBe('exited');

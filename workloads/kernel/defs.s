@@ -17,6 +17,7 @@
         .equ VEC_UD,           6
         .equ VEC_GP,           13
         .equ VEC_PF,           14
+        .equ FAULT_NO_MEMORY,  VEC_PF | 0x100 ; (not a vector) a page fault the kernel had no free frame for
         .equ VEC_AC,           17
         .equ VEC_TIMER,        32
         .equ VEC_DISK,         48
@@ -68,15 +69,15 @@
         .equ SYS_YIELD,       3   ; yield()
         .equ SYS_GETPID,      4   ; getpid() -> task id
         .equ SYS_SLEEP,       5   ; sleep(ticks)
-        .equ SYS_NULL,        6   ; null system call (returns 0)
+        .equ SYS_NULL,        6   ; null(n) -> n + 1: the null system call; the result lets the caller count calls
         .equ SYS_FAULTMODE,   7   ; faultmode(mode): 0 = a fault kills the task, 1 = skip the faulting instruction
         .equ SYS_RELEASE,     8   ; release(va, pages): unmap demand-zero pages and free their frames
         .equ SYS_DISK_READ,   9   ; disk_read(sector, count, buf) -> 0 or -1
         .equ SYS_DISK_WRITE, 10   ; disk_write(sector, count, buf) -> 0 or -1
         .equ SYS_BENCH_IN,   11   ; bench_in(n): the kernel reads the console status port n times
-        .equ SYS_BENCH_PRIO, 12   ; bench_prio(n): the kernel writes the task-priority register n times
-        .equ SYS_BENCH_PTE,  13   ; bench_pte(n): the kernel rewrites a page-table entry and invalidates it n times
-        .equ SYS_CRIT,       14   ; crit(ticks): critical sections (pushf; cli; ...; popf) until `ticks` timer ticks
+        .equ SYS_BENCH_PRIO, 12   ; bench_prio(n) -> n: the kernel writes the task-priority register n times, counting
+        .equ SYS_BENCH_PTE,  13   ; bench_pte(n) -> n: the kernel rewrites a page-table entry and invalidates it n times, counting
+        .equ SYS_CRIT,       14   ; crit(ticks) -> ticks taken: critical sections (pushf; cli; ...; popf) until `ticks` timer ticks
         .equ SYS_BENCH_SMC,  15   ; bench_smc(n): the kernel patches one of its own instructions n times, running it each time
         .equ SYS_FAULTS,     16   ; faults() -> number of faults skipped for this task (faultmode 1)
         .equ SYS_FORK,       17   ; fork() -> child id in the parent, 0 in the child, -1 if it failed

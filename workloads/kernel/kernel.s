@@ -186,6 +186,9 @@ vec_pf:
         restore_all
         return_from_trap
 1:      movi r1, VEC_PF
+        cmpi r0, 2
+        bne  fault_common
+        li   r1, FAULT_NO_MEMORY        ; no free frame to serve it: say so, not just "page fault"
         jmp  fault_common
 
 vec_de: save_all
@@ -205,7 +208,7 @@ unexpected:
         movi r1, -1
         jmp  fault_common
 
-; A fault. r1 = vector. From user mode: skip the instruction if the task asked for it (faultmode 1),
+; A fault. r1 = vector (or FAULT_NO_MEMORY). From user mode: skip the instruction if the task asked for it (faultmode 1),
 ; else kill the task with a message. From the kernel: panic.
 fault_common:
         ldw  r2, [sp + F_MODE]
@@ -283,7 +286,10 @@ vector_name:
 4:      cmpi r1, VEC_AC
         bne  5f
         li   r0, name_ac
-5:      ret
+5:      cmpi r1, FAULT_NO_MEMORY
+        bne  6f
+        li   r0, name_no_memory
+6:      ret
 
 ; --- System calls ----------------------------------------------------------------------------------
 ; Entered with the caller's registers saved and interrupts enabled; arguments in r1..r3; result in r0.
@@ -294,8 +300,8 @@ syscall_table:
         .word sys_faultmode, sys_release, sys_disk_read, sys_disk_write, sys_bench_in, sys_bench_prio
         .word sys_bench_pte, sys_crit, sys_bench_smc, sys_faults, sys_fork, sys_wait
 
-sys_null:
-        movi r0, 0
+sys_null:                          ; r1 = n -> r0 = n + 1: the caller counts completed calls with it
+        addi r0, r1, 1
         ret
 
 sys_exit:                          ; r1 = exit code
@@ -365,26 +371,29 @@ sys_bench_in:
 
 ; The `prio-write` nanobenchmark: r1 = number of task-priority writes (alternating 1 and 0; neither
 ; masks the timer, whose priority class is 2).
+; Returns the number of writes made in the loop, counted as it runs, for the workload to print.
 sys_bench_prio:
         movi r2, 1
-1:      cmpi r1, 0
-        beq  2f
+        movi r3, 0                 ; writes made
+1:      cmp  r3, r1
+        bge  2f
         set_tpr r2
         xori r2, r2, 1
-        addi r1, r1, -1
+        addi r3, r3, 1
         jmp  1b
 2:      movi r2, 0
         set_tpr r2
-        movi r0, 0
+        mov  r0, r3
         ret
 
 ; Critical sections the way real kernels write them, until r1 timer ticks have been taken in the windows
 ; between them. Bare metal: pushf; cli; ...; popf. Deprivileged by trap-and-emulate, the popf cannot turn
 ; interrupts back on, the ticks never come, and this loop does not end.
+; Returns the number of ticks taken, for the workload to print.
 sys_crit:
         li   r8, ticks
-        ldw  r9, [r8]
-        add  r9, r9, r1            ; the tick count to reach
+        ldw  r11, [r8]             ; the tick count at the start
+        add  r9, r11, r1           ; the tick count to reach
         li   r10, crit_counter
 1:      irq_save
         ldw  r2, [r10]             ; the protected update
@@ -394,7 +403,7 @@ sys_crit:
         ldw  r3, [r8]              ; interrupts are enabled here: ticks arrive
         cmp  r3, r9
         blt  1b
-        movi r0, 0
+        sub  r0, r3, r11
         ret
 
 ; The kernel rewrites one of its own instructions and runs it, r1 times: the immediate of the addi in
@@ -525,6 +534,7 @@ name_ud:          .asciz "invalid opcode"
 name_gp:          .asciz "privilege violation"
 name_pf:          .asciz "page fault"
 name_ac:          .asciz "alignment check"
+name_no_memory:   .asciz "page fault (out of memory)"
 name_unexpected:  .asciz "unexpected trap"
         .align 4
 kernel_end:

@@ -225,31 +225,35 @@ sys_release:
         ret
 
 ; The `ptemod` nanobenchmark: r1 = iterations. Each one rewrites the page-table entry of BENCH_PTE_VA
-; (toggling its writable bit) and invalidates the TLB entry.
+; (toggling its writable bit) and invalidates the TLB entry. Returns the number of updates made in the loop,
+; counted as it runs, for the workload to print.
 sys_bench_pte:
         push r8
         push r9
         push r10
-        mov  r8, r1
+        push r11
+        mov  r11, r1               ; r11 = iterations to make
         li   r10, BENCH_PTE_VA
         ldw  r0, [r10]             ; make sure the page is mapped (a demand-zero fault the first time)
         mov  r1, r10
         call pte_address
         mov  r9, r0                ; r9 = entry address
         ldw  r4, [r9]
-1:      cmpi r8, 0
-        beq  2f
+        movi r8, 0                 ; r8 = updates made
+1:      cmp  r8, r11
+        bge  2f
         xori r4, r4, PTE_W
         pte_write r9, r4
         tlb_invalidate r10
         pte_commit
-        addi r8, r8, -1
+        addi r8, r8, 1
         jmp  1b
 2:      ori  r4, r4, PTE_W
         pte_write r9, r4
         tlb_invalidate r10
         pte_commit
-        movi r0, 0
+        mov  r0, r8
+        pop  r11
         pop  r10
         pop  r9
         pop  r8

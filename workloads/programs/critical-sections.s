@@ -10,9 +10,9 @@ user_tasks:
         .word main, 0
         .word 0
 main:   li   r1, SCALE
-        sys  SYS_CRIT
+        sys  SYS_CRIT              ; returns the ticks taken, read from the kernel's tick counter
+        mov  r2, r0
         li   r1, label
-        li   r2, SCALE
         call print_labeled
         movi r1, 0
         call exit
