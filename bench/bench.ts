@@ -226,8 +226,8 @@ export const EXIT_INTERRUPTED = 130;
  * Ctrl-C (SIGINT) stops the bench at once with status 130 and a message. The report is only ever replaced by
  * renames done in one synchronous step (src/report/write.ts), and a signal handler runs between JavaScript turns,
  * never inside that step: the previous report stays whole and no temporary file is left. (The counts run in
- * worker threads with --jobs > 1; with --jobs 1 they run in this thread, and an interrupt is handled when they
- * end — still before anything is written.)
+ * worker threads with --jobs > 1; with --jobs 1 they run in this thread, one event-loop turn between cells, so an
+ * interrupt is handled when the current cell ends — still before anything is written.)
  * Returns the function that removes the handler.
  */
 function exitOnInterrupt(io: BenchIo, out: string): () => void {
