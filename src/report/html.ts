@@ -6,6 +6,7 @@ import * as vega from 'vega';
 import { compile } from 'vega-lite';
 import { PRICE_KEYS } from '../metrics/presets.js';
 import { charts, MEMORY_EVENTS, type ChartDef } from './charts.js';
+import { referenceCycles } from './facts.js';
 import type { BenchReport, CellRecord } from './model.js';
 import { popekGoldbergSection } from './popek-goldberg.js';
 
@@ -36,7 +37,8 @@ const ENGINE_TEXT: Record<string, string> = {
     'The same VMM with nested paging (EPT) and VPID, the second generation of hardware assistance: the guest owns its page tables, cr3, invlpg and page faults; the only memory exits are EPT violations (the first touch of each guest-physical page), and every TLB miss costs a two-dimensional walk (up to 8 memory references instead of 2).',
 };
 
-async function renderChart(c: ChartDef): Promise<string> {
+/** One chart as inline SVG (exported for the tests that measure it). */
+export async function renderChart(c: ChartDef): Promise<string> {
   const view = new vega.View(vega.parse(compile(c.spec).spec), { renderer: 'none' });
   try {
     return await view.toSVG();
@@ -84,14 +86,13 @@ instruction silently did the wrong thing — hover a cell, or open the list belo
 function overheadTable(report: BenchReport): string {
   const head = `<tr><th>workload</th><th>scale</th><th>native cycles</th>${report.engines.map((e) => `<th>${esc(e.id)}</th>`).join('')}</tr>`;
   const rows = report.workloads.map((w) => {
-    const native = cellOf(report, 'native', w.name);
     const tds = report.engines.map((e) => {
       const c = cellOf(report, e.id, w.name);
       if (!c || c.status === 'error') return `<td class="${c ? 'error' : 'none'}">${c ? 'error' : '—'}</td>`;
       const cls = c.fidelity?.verdict === 'diverged' ? ' class="diverged"' : '';
       return `<td${cls}>${fmt(c.overheadVsNative)}×</td>`;
     });
-    return `<tr><th>${esc(w.name)}</th><td>${esc(w.scale)}</td><td>${int(native?.cycles?.total)}</td>${tds.join('')}</tr>`;
+    return `<tr><th>${esc(w.name)}</th><td>${esc(w.scale)}</td><td>${int(referenceCycles(report.cells, w.name))}</td>${tds.join('')}</tr>`;
   });
   return `<table class="matrix numbers">${head}${rows.join('')}</table>`;
 }
