@@ -142,6 +142,17 @@ function errorsSection(report: BenchReport): string {
 <table><tr><th>engine</th><th>workload</th><th>error</th></tr>${errors.map((c) => `<tr><td>${esc(c.engine)}</td><td>${esc(c.workload)}</td><td><code>${esc(c.error)}</code></td></tr>`).join('')}</table></section>`;
 }
 
+/**
+ * A quick report (--quick) says so at the top: its small scales are dominated by the kernel's boot and change the
+ * conclusions (an overhead can move by a factor of two or more), and its timing samples are few.
+ */
+function quickBanner(report: BenchReport): string {
+  if (!report.options.quick) return '';
+  return `<p class="banner"><b>Quick run (--quick)</b>: every workload at its small quick scale, with short timing. Boot-dominated and not
+representative — the overheads differ from a default run, sometimes by a factor of two or more. For numbers to quote, run
+<code>npm run bench</code> without <code>--quick</code>.</p>`;
+}
+
 const CSS = `
 body{font-family:Helvetica,Arial,sans-serif;margin:2em auto;max-width:1250px;color:#222;line-height:1.45;padding:0 1em}
 h1{font-size:1.7em;margin-bottom:.2em}h2{margin-top:2em;border-bottom:1px solid #ccc;padding-bottom:.2em}
@@ -151,7 +162,7 @@ td.exact{background:#e3f4e1}td.diverged{background:#fbe0dc;color:#900;font-weigh
 td.none{color:#aaa}table.numbers td.diverged{font-weight:normal}
 figure.chart{margin:1.5em 0;overflow-x:auto}figure.chart figcaption{max-width:60em;color:#444;font-size:.92em;margin-top:.4em}
 .note{color:#555;font-size:.9em;max-width:60em}.engines dt{font-weight:bold;margin-top:.6em}.engines dd{margin-left:1.5em;max-width:60em}
-code{font-size:.9em}table.preset td:nth-child(2){text-align:right}
+code{font-size:.9em}.banner{background:#fff1cc;border:1px solid #e0b400;padding:.5em .8em;max-width:60em}table.preset td:nth-child(2){text-align:right}
 `;
 
 export async function renderHtml(report: BenchReport): Promise<string> {
@@ -187,7 +198,7 @@ export async function renderHtml(report: BenchReport): Promise<string> {
 <header><h1>virtstrat report</h1>
 <p>${esc(s.cells)} runs: <b>${esc(s.exact)}</b> exact, <b>${esc(s.diverged)}</b> diverged, <b>${esc(s.errors)}</b> failed —
 ${esc(report.engines.length)} engines × ${esc(report.workloads.length)} workloads, cost preset <b>${esc(o.preset)}</b>, ${esc(o.isa)} ISA.</p>
-<p class="note">Counts are exact and deterministic: the same run always gives the same numbers. Modeled cycles are those counts
+${quickBanner(report)}<p class="note">Counts are exact and deterministic: the same run always gives the same numbers. Modeled cycles are those counts
 times the per-event prices of the cost preset (listed below with their sources); nothing is priced per benchmark.
 Host timings (throughput) measure this simulator on this machine and are shown apart.</p></header>
 ${errorsSection(report)}
