@@ -8,7 +8,7 @@ import { PRICE_KEYS } from '../metrics/presets.js';
 import { charts, MEMORY_EVENTS, type ChartDef } from './charts.js';
 import { referenceCycles } from './facts.js';
 import type { BenchReport, CellRecord } from './model.js';
-import { popekGoldbergSection } from './popek-goldberg.js';
+import { firstToMisbehave, popekGoldbergSection } from './popek-goldberg.js';
 
 export function esc(s: string | number | null | undefined): string {
   return String(s ?? '')
@@ -63,24 +63,30 @@ function fidelityMatrix(report: BenchReport): string {
       if (c.status === 'error') return `<td class="error" title="${esc(c.error)}">error</td>`;
       const f = c.fidelity;
       const verdict = f?.verdict ?? '';
-      const why = f && f.verdict === 'diverged' ? f.cause ?? f.differences[0] ?? '' : f?.compared === 'output' ? 'output compared (modified guest)' : '';
+      const why =
+        f && f.verdict === 'diverged'
+          ? `first difference: ${f.differences[0] ?? ''}${f.cause ? `\ncause (the instruction that misbehaved first comes first): ${f.cause}` : ''}`
+          : f?.compared === 'output'
+            ? 'output compared (modified guest)'
+            : '';
       return `<td class="${esc(verdict)}" title="${esc(why)}">${esc(verdict)}${f?.compared === 'output' ? '<sup>o</sup>' : ''}</td>`;
     });
     return `<tr><th>${esc(w.name)}</th>${tds.join('')}</tr>`;
   });
   const diverged = report.cells.filter((c) => c.fidelity?.verdict === 'diverged');
   const causes = diverged.length
-    ? `<details><summary>Why each diverged run diverged (${diverged.length})</summary><table class="causes"><tr><th>engine</th><th>workload</th><th>first difference</th><th>cause</th></tr>${diverged
+    ? `<details><summary>Why each diverged run diverged (${diverged.length})</summary><table class="causes"><tr><th>engine</th><th>workload</th><th>first difference</th><th>misbehaved first</th><th>cause (in the order the instructions first misbehaved)</th></tr>${diverged
         .map(
           (c) =>
-            `<tr><td>${esc(c.engine)}</td><td>${esc(c.workload)}</td><td>${esc(c.fidelity?.differences[0])}</td><td>${esc(c.fidelity?.cause ?? '')}</td></tr>`,
+            `<tr><td>${esc(c.engine)}</td><td>${esc(c.workload)}</td><td>${esc(c.fidelity?.differences[0])}</td><td>${esc(firstToMisbehave(c) ?? '')}</td><td>${esc(c.fidelity?.cause ?? '')}</td></tr>`,
         )
         .join('')}</table></details>`
     : '';
   return `<table class="matrix fidelity">${head}${rows.join('')}</table>
 <p class="note"><b>exact</b>: same console output, final registers, memory and number of guest instructions as the reference
 (<sup>o</sup>: output only, for the modified paravirtual guest). <b>diverged</b>: something differed, or a sensitive
-instruction silently did the wrong thing — hover a cell, or open the list below, for the cause.</p>${causes}`;
+instruction silently did the wrong thing — hover a cell, or open the list below, for the first difference and the cause:
+the instruction that misbehaved first, where the run left the reference's path, comes first.</p>${causes}`;
 }
 
 function overheadTable(report: BenchReport): string {

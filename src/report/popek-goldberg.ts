@@ -1,11 +1,13 @@
 /**
  * The report's Popek–Goldberg section: the empirical classification of the run's ISA beside a compact fidelity
  * summary, the verdicts of Theorems 1 and 3, and — the link between theory and engines — for each instruction
- * that breaks Theorem 1's condition, the workloads where trap-and-emulate diverged with that instruction among
- * its silent failures (`cell.silentFailures[].instruction`, recorded by the fidelity oracle). Plain HTML:
- * escaped text, no scripts, inline styles only.
+ * that breaks Theorem 1's condition, its two witnesses (sensitive; no trap in user mode) and the workloads where
+ * trap-and-emulate diverged with that instruction among its silent failures (`cell.silentFailures[].instruction`,
+ * recorded by the fidelity oracle), split into those where it misbehaved first and those where it misbehaved only
+ * after another instruction. Plain HTML: escaped text, no scripts, inline styles only.
  */
 import { describeTwin } from '../classify/format.js';
+import { FLAG_IF } from '../isa/arch.js';
 import type { Classification, InsnClassification, Witness } from '../classify/types.js';
 import type { CellRecord } from './model.js';
 
@@ -62,27 +64,50 @@ function fidelitySummary(cells: readonly CellRecord[]): string {
   return `<table class="pg-engines"><tr><th>engine</th><th>exact</th><th>diverged</th><th>failed</th></tr>${rows.join('')}</table>`;
 }
 
-/** The one-line evidence of why an instruction is sensitive: its first sensitivity witness. */
-function evidence(i: InsnClassification): string {
-  const kinds = ['control', 'mode', 'iflag', 'location'];
-  // A user-sensitive instruction shows its user-mode witness: that one also explains Theorem 3.
-  const w: Witness | undefined =
-    i.witnesses.find((x) => kinds.includes(x.kind) && x.userMode === i.userSensitive) ?? i.witnesses.find((x) => kinds.includes(x.kind));
-  if (!w) return '';
-  const what: Record<string, string> = { control: 'control-sensitive', mode: 'mode-sensitive', iflag: 'IF-sensitive', location: 'location-sensitive' };
+const WHAT: Record<string, string> = { control: 'control-sensitive', mode: 'mode-sensitive', iflag: 'IF-sensitive', location: 'location-sensitive' };
+
+/** Where a witness ran: "in supervisor mode, IF = 0", and for popf the word it popped (what it set IF from). */
+function where(w: Witness): string {
   const a = w.states[0];
-  const from = `in ${a.mode} mode, IF = ${a.iflag}${w.states.length === 2 ? `, against ${describeTwin(a, w.states[1])}` : ''}`;
-  return `${what[w.kind]}: <code>${esc(w.instruction)}</code> ${esc(from)} — ${esc(w.differences.join('; '))}`;
+  const popped = /^popf\b/.test(w.instruction) && a.stack.length > 0 ? `, popping 0x${a.stack[0].toString(16)} (IF bit ${a.stack[0] & FLAG_IF ? 'set' : 'clear'})` : '';
+  return `in ${a.mode} mode, IF = ${a.iflag}${popped}${w.states.length === 2 ? `, against ${describeTwin(a, w.states[1])}` : ''}`;
 }
 
-/** Workloads where trap-emulate diverged with `name` among its silent failures, most occurrences first. */
-export function divergencesBecauseOf(name: string, cells: readonly CellRecord[]): { workload: string; count: number }[] {
+/**
+ * The evidence that an instruction breaks trap-and-emulate, in two lines: a witness that it is sensitive (the
+ * user-mode one for a user-sensitive instruction: it also explains Theorem 3), and the witness that it completes
+ * in user mode without a trap — the half that leaves a VMM running the guest kernel deprivileged blind.
+ */
+function evidence(i: InsnClassification): string {
+  const sensitive: Witness | undefined =
+    i.witnesses.find((x) => x.kind in WHAT && x.userMode === i.userSensitive) ?? i.witnesses.find((x) => x.kind in WHAT);
+  const noTrap = i.witnesses.find((x) => x.kind === 'unprivileged');
+  const lines = [
+    sensitive ? `${WHAT[sensitive.kind]}: <code>${esc(sensitive.instruction)}</code> ${esc(where(sensitive))} — ${esc(sensitive.differences.join('; '))}` : '',
+    noTrap ? `no trap: <code>${esc(noTrap.instruction)}</code> ${esc(where(noTrap))} — ${esc(noTrap.outcomes.join(', '))}; ${esc(noTrap.differences.join('; '))}` : '',
+  ];
+  return lines.filter(Boolean).join('<br>');
+}
+
+/** The instruction that misbehaved first in a run (the earliest silent failure): where the run left the reference's path. */
+export function firstToMisbehave(c: CellRecord): string | null {
+  const first = c.silentFailures.reduce<CellRecord['silentFailures'][number] | null>((a, f) => (a === null || f.firstClock < a.firstClock ? f : a), null);
+  return first?.instruction ?? null;
+}
+
+/**
+ * Workloads where trap-emulate diverged with `name` among its silent failures, most occurrences first; `first`:
+ * `name` misbehaved before any other instruction, so the run's first difference goes back to it.
+ */
+export function divergencesBecauseOf(name: string, cells: readonly CellRecord[]): { workload: string; count: number; first: boolean }[] {
   return cells
     .filter((c) => c.engine === TRAP_EMULATE && c.fidelity?.verdict === 'diverged')
-    .map((c) => ({ workload: c.workload, count: c.silentFailures.filter((f) => f.instruction === name).reduce((n, f) => n + f.count, 0) }))
+    .map((c) => ({ workload: c.workload, count: c.silentFailures.filter((f) => f.instruction === name).reduce((n, f) => n + f.count, 0), first: firstToMisbehave(c) === name }))
     .filter((x) => x.count > 0)
     .sort((a, b) => b.count - a.count || a.workload.localeCompare(b.workload));
 }
+
+const times = (n: number): string => `${n.toLocaleString('en-US')}×`;
 
 function offenders(c: Classification, cells: readonly CellRecord[]): string {
   const te = cells.filter((x) => x.engine === TRAP_EMULATE);
@@ -95,22 +120,31 @@ function offenders(c: Classification, cells: readonly CellRecord[]): string {
   if (te.length === 0) {
     return `<p>Offending instructions: ${off.map((n) => `<code>${esc(n)}</code>`).join(', ')}. The trap-emulate engine was not part of this run, so there are no divergences to show.</p>`;
   }
+  // The fidelity oracle names only instructions that report themselves to it (Emit.audit): say so when
+  // trap-emulate diverged with no named cause, rather than suggest that nothing happened.
+  const unexplained = te.filter((x) => x.fidelity?.verdict === 'diverged' && x.silentFailures.length === 0).map((x) => x.workload);
   const rows = off.map((name) => {
     const i = c.instructions.find((x) => x.name === name) as InsnClassification;
     const where = divergencesBecauseOf(name, cells);
-    // The fidelity oracle names only instructions that report themselves to it (Emit.audit): say so when
-    // trap-emulate diverged with no named cause, rather than suggest that nothing happened.
-    const unexplained = te.filter((x) => x.fidelity?.verdict === 'diverged' && x.silentFailures.length === 0).map((x) => x.workload);
-    const list = where.length
-      ? where.map((x) => `${esc(x.workload)} (${esc(x.count.toLocaleString('en-US'))}×)`).join(', ')
+    const first = where.filter((x) => x.first);
+    const later = where.filter((x) => !x.first);
+    const firstCell = first.length ? first.map((x) => `${esc(x.workload)} (${esc(times(x.count))})`).join(', ') : '—';
+    const laterCell = where.length
+      ? later.length
+        ? later.map((x) => `${esc(x.workload)} (${esc(times(x.count))})`).join(', ')
+        : '—'
       : unexplained.length
         ? `no silent failure names it; trap-emulate diverged without a named cause on ${esc(unexplained.join(', '))}`
         : 'no divergence of trap-emulate in this run names it';
-    return `<tr><th><code>${esc(name)}</code></th><td>${evidence(i)}</td><td>${list}</td></tr>`;
+    return `<tr><th><code>${esc(name)}</code></th><td>${evidence(i)}</td><td>${firstCell}</td><td>${laterCell}</td></tr>`;
   });
   return (
-    `<table class="pg-offenders"><tr><th>instruction</th><th>why it is sensitive (a witness)</th>` +
-    `<th>workloads where trap-emulate diverged because of it (silent failures)</th></tr>${rows.join('')}</table>`
+    `<table class="pg-offenders"><tr><th>instruction</th><th>why it escapes trap-and-emulate (two witnesses)</th>` +
+    `<th>misbehaved first on — the root of the run's first difference (silent failures)</th>` +
+    `<th>misbehaved only later on, after another instruction had already gone wrong</th></tr>${rows.join('')}</table>` +
+    `<p class="note">A run leaves the reference's path at its first silent failure; everything that differs afterwards ` +
+    `(the first difference the fidelity matrix shows, and often a loop) comes after it. An instruction listed only in the last ` +
+    `column did misbehave, but in a run that was already wrong.</p>`
   );
 }
 

@@ -74,8 +74,10 @@ export function compareWithReference(ref: EngineOutcome, got: EngineOutcome, com
 }
 
 /**
- * One sentence per offending instruction, the most frequent first: e.g. "popf silently failed 137525 times
- * (first at 0x37e0, after 33346 instructions): ...".
+ * One sentence per offending instruction, in the order they first misbehaved: e.g. "rdmode silently misbehaved
+ * once (first at 0x1008, after 3 instructions): ...; popf silently misbehaved 137525 times (...)". The first one
+ * is where the run left the reference's path — everything that differs comes after it — while the most frequent
+ * one may only be repeating inside a run that has already gone wrong.
  */
 export function summarizeCause(failures: readonly SilentFailure[]): string | null {
   if (failures.length === 0) return null;
@@ -89,7 +91,7 @@ export function summarizeCause(failures: readonly SilentFailure[]): string | nul
     }
   }
   return [...byInsn.entries()]
-    .sort((a, b) => b[1].total - a[1].total || a[0].localeCompare(b[0]))
+    .sort((a, b) => a[1].first.firstClock - b[1].first.firstClock || a[0].localeCompare(b[0]))
     .map(([name, { total, first }]) => {
       const times = total === 1 ? 'once' : `${total} times`;
       return `${name} silently misbehaved ${times} (first at ${hex(first.pc)}, after ${first.firstClock} instructions): ${first.detail}`;

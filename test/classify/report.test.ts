@@ -1,7 +1,7 @@
 /**
  * The report's Popek–Goldberg section: the classification of the run's ISA beside the fidelity summary, and for
- * each offending instruction the workloads where trap-and-emulate diverged because of it; results.json carries
- * the classification (schema-valid).
+ * each offending instruction its two witnesses and the workloads where trap-and-emulate diverged because of it —
+ * first, or only after another instruction; results.json carries the classification (schema-valid).
  */
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -47,18 +47,38 @@ describe('the Popek–Goldberg section of report.html', () => {
     expect(t).toMatch(/Theorem 1 .* sensitive ⊆ privileged : fails : pushf, popf and rdmode are sensitive but not privileged/);
     expect(t).toMatch(/Theorem 3 .* user-sensitive ⊆ privileged : fails : pushf is sensitive in user mode/);
 
-    // One row per offending instruction, naming the workloads where trap-emulate's silent failures include it.
+    // One row per offending instruction: its two witnesses, then the workloads where trap-emulate's silent
+    // failures include it, split by whether it misbehaved first there.
     const offenders = /<table class="pg-offenders">[\s\S]*?<\/table>/.exec(s)![0];
-    const rows = [...offenders.matchAll(/<tr><th><code>(\w+)<\/code><\/th><td>([^]*?)<\/td><td>([^<]*)<\/td><\/tr>/g)].map((m) => [m[1], m[3]]);
-    expect(rows.map((r) => r[0])).toEqual(['pushf', 'popf', 'rdmode']);
-    for (const [name, where] of rows) {
+    const rows = [...offenders.matchAll(/<tr><th><code>(\w+)<\/code><\/th><td>([^]*?)<\/td><td>([^<]*)<\/td><td>([^<]*)<\/td><\/tr>/g)].map((m) => ({
+      name: m[1],
+      evidence: text(m[2]),
+      first: m[3],
+      later: m[4],
+    }));
+    expect(rows.map((r) => r.name)).toEqual(['pushf', 'popf', 'rdmode']);
+    for (const { name, first, later } of rows) {
       const expected = report.cells
         .filter((c) => c.engine === 'trap-emulate' && c.silentFailures.some((f) => f.instruction === name))
         .map((c) => c.workload);
       expect(expected.length, name).toBeGreaterThan(0);
-      for (const w of expected) expect(where, `${name} row`).toContain(w);
+      for (const w of expected) expect(`${first} ${later}`, `${name} row`).toContain(w);
     }
-    expect(rows.find((r) => r[0] === 'popf')![1]).toMatch(/^critical-sections \([\d,]+×\), hello \(\d+×\)$/);
+    // The kernel's boot-time mode check runs before any critical section: rdmode is where both runs left the
+    // reference's path; pushf and popf misbehaved only afterwards.
+    const row = (n: string) => rows.find((r) => r.name === n)!;
+    expect(row('rdmode').first).toMatch(/^critical-sections \(1×\), hello \(1×\)$/);
+    expect(row('rdmode').later).toBe('—');
+    expect(row('popf').first).toBe('—');
+    expect(row('popf').later).toMatch(/^critical-sections \([\d,]+×\), hello \(\d+×\)$/);
+    // Both witnesses: popf is sensitive (supervisor mode, with the word it popped), and it does not trap in user mode.
+    expect(row('popf').evidence).toMatch(/control-sensitive: popf in supervisor mode, IF = 0, popping 0x[0-9a-f]+ \(IF bit set\) — IF 0 → 1/);
+    expect(row('popf').evidence).toMatch(/no trap: popf in user mode, IF = [01], popping 0x[0-9a-f]+ \(IF bit (set|clear)\) — completed; no #GP/);
+    for (const r of rows) expect(r.evidence, r.name).toMatch(/no trap: .* in user mode/);
+    // The fidelity matrix names the first misbehaviour first, in the hover text and in the causes table.
+    const te = report.cells.find((c) => c.engine === 'trap-emulate' && c.workload === 'critical-sections')!;
+    expect(te.fidelity?.cause).toMatch(/^rdmode silently misbehaved once .*; popf silently misbehaved/);
+    expect(html).toMatch(/<td class="diverged" title="first difference: status budget-exhausted[^"]*\ncause \(the instruction that misbehaved first comes first\): rdmode silently/);
   });
 
   it('classic ISA: the conditions hold and trap-emulate is exact everywhere', async () => {
@@ -81,11 +101,13 @@ describe('the Popek–Goldberg section of report.html', () => {
         silentFailures: failures.map((instruction, i) => ({ instruction, pc: 4 * i, count: 2, firstClock: i, detail: '' })),
       }) as unknown as CellRecord;
     const cells = [cell('native', '<script>x</script>', []), cell('trap-emulate', '<script>x</script>', ['popf', 'popf', 'rdmode'])];
-    expect(divergencesBecauseOf('popf', cells)).toEqual([{ workload: '<script>x</script>', count: 4 }]);
+    expect(divergencesBecauseOf('popf', cells)).toEqual([{ workload: '<script>x</script>', count: 4, first: true }]);
+    expect(divergencesBecauseOf('rdmode', cells)).toEqual([{ workload: '<script>x</script>', count: 2, first: false }]);
     expect(divergencesBecauseOf('pushf', cells)).toEqual([]);
     const html = popekGoldbergSection(c, cells);
     expect(html).not.toContain('<script>');
     expect(html).toContain('&lt;script&gt;x&lt;/script&gt; (4×)');
+    expect(html).toContain('&lt;script&gt;x&lt;/script&gt; (2×)');
     expect(popekGoldbergSection(undefined, cells)).toBe('');
   });
 });
