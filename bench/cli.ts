@@ -10,6 +10,7 @@
  * Output goes through `io` so tests can capture it.
  */
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { resolve as resolvePath } from 'node:path';
 import { ISA_VARIANTS, type IsaVariant } from '../src/isa/arch.js';
 import { assembleFile, formatError, type AssembleResult } from '../src/asm/index.js';
 import { disassemble } from '../src/isa/disasm.js';
@@ -26,7 +27,7 @@ import { BUILTIN_PRESETS, DEFAULT_PRESET_ID, loadPreset, PRESET_IDS, PresetError
 import { ENGINE_IDS, ENGINES, engineById, REFERENCE_ENGINE_ID } from '../strategies/registry.js';
 import type { Engine, EngineOptionValue, TraceEvent } from '../strategies/engine.js';
 import { DEFAULT_MEMORY_BYTES, MAX_MEMORY_BYTES } from '../src/hw/memory.js';
-import { BuildError } from '../src/workload/build.js';
+import { BuildError, WORKLOADS_DIR } from '../src/workload/build.js';
 import { WORKLOAD_NAMES, WORKLOADS, workloadByName, type WorkloadSpec } from '../workloads/manifest.js';
 import {
   choice,
@@ -186,6 +187,16 @@ export function formatTrace(e: TraceEvent): string {
 }
 
 /** The human summary of a run, printed after the console output (on stderr). */
+function fidelityLines(f: CellResult['fidelity']): string[] {
+  if (f.verdict === 'exact') {
+    return [`[virtstrat] fidelity: exact (${f.compared === 'state' ? 'output, final state and instruction count' : 'output'} match the reference)`];
+  }
+  const lines = [`[virtstrat] fidelity: DIVERGED`, ...f.differences.slice(0, 8).map((d) => `[virtstrat]   - ${d}`)];
+  if (f.differences.length > 8) lines.push(`[virtstrat]   ... ${f.differences.length - 8} more differences`);
+  if (f.cause) lines.push(`[virtstrat] cause: ${f.cause}`);
+  return lines;
+}
+
 function summary(r: CellResult): string {
   const lines: string[] = [];
   const code = r.exitCode !== null ? ` with exit code ${r.exitCode}` : '';
@@ -201,15 +212,11 @@ function summary(r: CellResult): string {
   );
   const top = [...r.reasons].sort((a, b) => b.count - a.count).slice(0, 6);
   if (top.length) lines.push(`[virtstrat] top reasons: ${top.map((x) => `${x.kind} ${x.reason} ×${x.count}`).join(', ')}`);
-  lines.push(`[virtstrat] modeled cycles (${r.preset}): ${Math.round(r.cycles.total)}, ${r.overheadVsNative.toFixed(2)}x native`);
-  if (r.fidelity.verdict === 'exact') {
-    lines.push(`[virtstrat] fidelity: exact (${r.fidelity.compared === 'state' ? 'output, final state and instruction count' : 'output'} match the reference)`);
-  } else {
-    lines.push(`[virtstrat] fidelity: DIVERGED`);
-    for (const d of r.fidelity.differences.slice(0, 8)) lines.push(`[virtstrat]   - ${d}`);
-    if (r.fidelity.differences.length > 8) lines.push(`[virtstrat]   ... ${r.fidelity.differences.length - 8} more differences`);
-    if (r.fidelity.cause) lines.push(`[virtstrat] cause: ${r.fidelity.cause}`);
-  }
+  // The reference is what every other engine is compared with: it has no overhead or fidelity of its own.
+  const isReference = r.engine === REFERENCE_ENGINE_ID;
+  const overhead = isReference ? ' (the reference run: bare metal)' : `, ${r.overheadVsNative.toFixed(2)}x native`;
+  lines.push(`[virtstrat] modeled cycles (${r.preset}): ${Math.round(r.cycles.total)}${overhead}`);
+  if (!isReference) lines.push(...fidelityLines(r.fidelity));
   if (r.outputCorrect !== null) {
     lines.push(`[virtstrat] output ${r.outputCorrect ? 'matches' : 'DIFFERS from'} the expected output of ${r.workload} at scale ${r.scale}`);
   }
@@ -241,6 +248,10 @@ function resolveGuest(arg: string, values: Parsed['values'], io: Io): Guest {
       );
     }
     return { kind: 'workload', workload: workloadDefines(named, values), scale };
+  }
+  const program = WORKLOADS.find((w) => resolvePath(WORKLOADS_DIR, w.program) === resolvePath(arg));
+  if (program) {
+    throw new UsageError(`${arg} is the user program of the workload '${program.name}', which runs on the guest kernel: virtstrat run ${program.name}`);
   }
   if (values.scale !== undefined) throw new UsageError('--scale applies to workloads, not to assembly files');
   if (!arg.endsWith('.s') && !existsSync(arg)) {
@@ -364,7 +375,9 @@ export const COMMANDS: Record<string, Command> = {
     },
   },
   run: {
-    usage: 'virtstrat run <workload|file.s> [--engine ID] [--isa default|classic] [--preset NAME] [--json] [--trace] [--lockstep]',
+    usage:
+      'virtstrat run <workload|file.s> [--engine ID] [--isa default|classic] [--preset NAME] [--option NAME=VALUE] [--scale N] ' +
+      '[--budget N] [--memory BYTES] [-D NAME[=N]] [--json] [--trace] [--lockstep]',
     summary: 'Run a workload (by name) or an assembly file under an engine (default: the bare-metal reference run).',
     flags: RUN_FLAGS,
     run: runCommand,

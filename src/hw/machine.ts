@@ -330,7 +330,13 @@ export class Machine implements DmaPort {
   haltMessage(): string {
     const at = `at pc 0x${(this.cpu.pc >>> 0).toString(16)}`;
     if (this.cpu.iflag === 0) return `halted with interrupts disabled ${at} (hlt with IF = 0 never wakes)`;
-    return `halted ${at} with no interrupt that could wake it (timer stopped or masked by TPR = ${this.cpu.cr[CR_TPR]})`;
+    // nextWake() found nothing: the timer (class 2) and the disk (class 3) are stopped, or masked by TPR.
+    const tpr = this.cpu.cr[CR_TPR] >>> 0;
+    const why =
+      tpr >= 3
+        ? `TPR = ${tpr} masks every device interrupt`
+        : `${tpr === 2 ? 'TPR = 2 masks the timer' : 'the timer is stopped'}, and no disk command with its interrupt enabled is running`;
+    return `halted ${at} with no interrupt that could wake it (${why})`;
   }
 
   // --- Inspection ----------------------------------------------------------------------------------

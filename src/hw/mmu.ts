@@ -63,6 +63,17 @@ export const ACCESS_WRITE = 1;
 export const ACCESS_FETCH = 2;
 export type Access = typeof ACCESS_READ | typeof ACCESS_WRITE | typeof ACCESS_FETCH;
 
+/**
+ * Why an access stopped the machine: `what` a translation of `va` reached at `pa` (a page frame, a table entry), or
+ * null when paging is off and `va` is itself the physical address. (The VT-x VMM repeats it in bare metal's words.)
+ */
+export function outsideMemoryMessage(what: string | null, pa: number, va: number, memoryBytes: number): string {
+  const hex = (v: number): string => `0x${(v >>> 0).toString(16)}`;
+  return what === null
+    ? `physical address ${hex(va)} is outside physical memory (${memoryBytes} bytes; paging is off)`
+    : `${what} at physical address ${hex(pa)} is outside physical memory (${memoryBytes} bytes), reached translating virtual address ${hex(va)}`;
+}
+
 /** Not an architectural vector: an access outside physical memory stops the machine ("machine check"). */
 export const VEC_MACHINE_CHECK = 18;
 
@@ -321,7 +332,7 @@ export class Mmu {
       frame = this.nested(frame, va, access, true);
       if (frame < 0) return false;
     }
-    if (!this.inRam(frame, va, 'page frame')) return false;
+    if (!this.inRam(frame, va, this.pagingEnabled() ? 'page frame' : null)) return false;
     // A new entry in the page's set, replacing the next way round; the fast slot of the page it evicts goes too.
     const set = vpn & (TLB_SETS - 1);
     const e = set * TLB_WAYS + this.victim[set];
@@ -373,15 +384,9 @@ export class Mmu {
     return (pte & ~PAGE_MASK) | (gpa & PAGE_MASK);
   }
 
-  private inRam(pa: number, va: number, what: string): boolean {
+  private inRam(pa: number, va: number, what: string | null): boolean {
     if (pa >>> 0 < this.mem.size) return true;
-    this.fault.set(
-      VEC_MACHINE_CHECK,
-      0,
-      va,
-      `${what} at physical address 0x${(pa >>> 0).toString(16)} is outside physical memory ` +
-      `(${this.mem.size} bytes), reached translating virtual address 0x${(va >>> 0).toString(16)}`,
-    );
+    this.fault.set(VEC_MACHINE_CHECK, 0, va, outsideMemoryMessage(what, pa, va, this.mem.size));
     return false;
   }
 

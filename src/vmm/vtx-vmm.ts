@@ -61,7 +61,7 @@ import {
 } from '../isa/arch.js';
 import { disassemble } from '../isa/disasm.js';
 import { IRQ_DISK, IRQ_TIMER, type Machine } from '../hw/machine.js';
-import { ACCESS_FETCH } from '../hw/mmu.js';
+import { ACCESS_FETCH, outsideMemoryMessage } from '../hw/mmu.js';
 import {
   ACTIVITY_HLT,
   controlNames,
@@ -426,13 +426,19 @@ export class VtxVmm {
       // Bare metal's machine check, in its words: which access of the walk left physical memory.
       const va = f.read(VMCS.GUEST_LINEAR_ADDRESS);
       const inDirectory = ((gpa ^ f.read(VMCS.GUEST_CR3)) & ~PAGE_MASK) === 0;
-      const access = (q & EPT_QUAL_FINAL_TRANSLATION) !== 0 ? 'page frame' : inDirectory ? 'page-directory entry' : 'page-table entry';
+      const guestPaging = (f.read(VMCS.GUEST_CR0) & CTRL_PG) !== 0;
+      const access = !guestPaging
+        ? null
+        : (q & EPT_QUAL_FINAL_TRANSLATION) !== 0
+          ? 'page frame'
+          : inDirectory
+            ? 'page-directory entry'
+            : 'page-table entry';
       done(label, `guest-physical ${hex(gpa)} is outside guest RAM: machine check`);
       this.inspect();
       this.vm.stop(
         'machine-check',
-        `machine check at pc ${hex(this.hw.vmcs.peek(VMCS.GUEST_RIP))}: ${access} at physical address ${hex(gpa)} ` +
-          `is outside physical memory (${ept.guestRam} bytes), reached translating virtual address ${hex(va)}`,
+        `machine check at pc ${hex(this.hw.vmcs.peek(VMCS.GUEST_RIP))}: ${outsideMemoryMessage(access, gpa, va, ept.guestRam)}`,
       );
       return;
     }

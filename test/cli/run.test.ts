@@ -125,6 +125,16 @@ describe('workloads from the command line', () => {
     expect((await cli('run', 'sieve', '-D', 'SCALE=3')).err).toMatch(/-D SCALE: use --scale N/);
     expect((await cli('run', 'sieve', '-D', 'PARAVIRT')).err).toMatch(/-D PARAVIRT: .* use --engine paravirt/);
   });
+  it("a workload's user program run as a file points to the workload (it needs the guest kernel)", async () => {
+    const r = await cli('run', 'workloads/programs/sieve.s');
+    expect(r.code).toBe(2);
+    expect(r.err).toMatch(/is the user program of the workload 'sieve', which runs on the guest kernel: virtstrat run sieve/);
+  });
+  it('the reference run reports no overhead or fidelity against itself', async () => {
+    const r = await cli('run', 'hello');
+    expect(r.err).toMatch(/modeled cycles \(p4-2006\): \d+ \(the reference run: bare metal\)/);
+    expect(r.err).not.toMatch(/fidelity/);
+  });
   it('an unknown workload lists the valid ones', async () => {
     const r = await cli('run', 'nosuch');
     expect(r.code).toBe(2);

@@ -4,6 +4,7 @@
  * memory although the kernel's pages are user-accessible to the hardware; the hypercall ABI does what
  * docs/paravirt.md says.
  */
+import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { assembleFile, formatError } from '../../src/asm/index.js';
 import type { IsaVariant } from '../../src/isa/arch.js';
@@ -83,6 +84,20 @@ describe('the hypercall ABI', () => {
       PTE_KONLY: abi.PTE_KONLY,
     };
     for (const [name, v] of Object.entries(shared)) expect(sym.get(name), name).toBe(v);
+  });
+
+  it("docs/paravirt.md's hypercall table lists every hypercall with its number, and the shared page its offsets", () => {
+    const doc = readFileSync(new URL('../../docs/paravirt.md', import.meta.url), 'utf8');
+    const hypercalls = [...doc.matchAll(/^\| (\d+) \| `(HC_[A-Z_]+)` \|/gm)].map((m) => [m[2], Number(m[1])]);
+    expect(hypercalls).toEqual(abi.HYPERCALL_NAMES.map((name, n) => [name, n]));
+    const fields = [...doc.matchAll(/^\| (\d+) \| `(SH_[A-Z0-9_]+)` \|/gm)].map((m) => [m[2], Number(m[1])]);
+    expect(fields).toEqual([
+      ['SH_MASK', abi.SH_MASK],
+      ['SH_PENDING', abi.SH_PENDING],
+      ['SH_TPR', abi.SH_TPR],
+      ['SH_CR2', abi.SH_CR2],
+      ['SH_ECODE', abi.SH_ECODE],
+    ]);
   });
 
   it('does what docs/paravirt.md says: a hypercall test program in guest supervisor mode (workloads/tests/pv-abi.s)', () => {

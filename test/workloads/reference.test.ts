@@ -1,6 +1,6 @@
 /** Every workload on the reference (bare-metal) run: correct output at two scales, and deterministic counts. */
 import { describe, expect, it } from 'vitest';
-import { WORKLOADS } from '../../workloads/manifest.js';
+import { crc32, primesBelow, WORKLOADS } from '../../workloads/manifest.js';
 import { buildProgram } from '../../src/workload/build.js';
 import { runBare } from '../../src/run/reference.js';
 import { runWorkload } from '../support/workloads.js';
@@ -17,6 +17,16 @@ describe('every workload runs to completion on bare metal with its expected outp
       });
     }
   }
+});
+
+describe("the manifest's oracles agree with published values (they compute every expected output)", () => {
+  it('primes below 1,000,000: 78,498 (and below 100: 25)', () => {
+    expect(primesBelow(100)).toBe(25);
+    expect(primesBelow(1_000_000)).toBe(78_498);
+  });
+  it('CRC-32 of "123456789" is 0xcbf43926 (the catalogue check value of CRC-32/ISO-HDLC)', () => {
+    expect(crc32(new TextEncoder().encode('123456789'))).toBe(0xcbf43926);
+  });
 });
 
 describe('counts are deterministic', () => {
