@@ -52,7 +52,8 @@ describe('npm run bench -- --quick on a subset', () => {
     expect(rows).toHaveLength(report.cells.length);
     const te = rows.find((r) => r.engine === 'trap-emulate' && r.workload === 'critical-sections')!;
     expect(te.fidelity).toBe('diverged');
-    expect(te.fidelity_cause).toMatch(/^popf silently misbehaved/); // a message with commas and parentheses, quoted
+    // A message with commas, parentheses and semicolons, quoted: first rdmode's boot check, then pushf and popf.
+    expect(te.fidelity_cause).toMatch(/^rdmode silently misbehaved once \(first at 0x[0-9a-f]+, after \d+ instructions\): .*; popf silently misbehaved/);
     expect(Number(te.guest_instructions)).toBe(report.cells.find((c) => c.engine === 'trap-emulate' && c.workload === 'critical-sections')!.counters!.guestInstructions);
     for (const r of rows) for (const col of ['engine', 'workload', 'fidelity', 'guest_instructions', 'vmm_entries', 'exits_per_kinsn', 'modeled_cycles', 'overhead_vs_native', ...TIMING_COLUMNS]) expect(r[col], `${col}`).not.toBe('');
   });
