@@ -118,6 +118,12 @@ describe('diverged runs', () => {
     }
   });
 
+  it('are explained by the overhead chart\'s legend', async () => {
+    const svg = await renderChart(byId(charts(fullReport()), 'overhead'));
+    expect(svg).toMatch(/>run<\/text>/);
+    expect(svg).toMatch(/>diverged \(faded\)<\/text>/);
+  });
+
   it('are left out of the aggregated reasons chart, and the caption says so', () => {
     const d = byId(charts(fullReport()), 'exit-reasons');
     expect(dataOf(d).map((x) => x.engine)).not.toContain('trap-emulate');
@@ -141,5 +147,23 @@ describe('log axes', () => {
         }
       }
     }
+  });
+});
+
+describe('the memory chart caption', () => {
+  it('names the dearest engine per paging workload from the run, leaving out emulate and diverged runs', () => {
+    const c = (engine: string, workload: string, overhead: number, verdict: 'exact' | 'diverged' = 'exact') =>
+      cell({ engine, workload, overhead, verdict, cycles: { direct: 1 }, counters: { tracedWrites: 1 } });
+    const r = report(
+      [
+        c('native', 'pgfault', 1), c('emulate', 'pgfault', 100), c('trap-emulate', 'pgfault', 50, 'diverged'), c('dbt', 'pgfault', 6.9), c('vtx', 'pgfault', 6),
+        c('native', 'ptemod', 1), c('emulate', 'ptemod', 70), c('dbt', 'ptemod', 13), c('vtx', 'ptemod', 15),
+      ],
+      {},
+      ['pgfault', 'ptemod'],
+    );
+    const caption = byId(charts(r), 'memory-events').howToRead;
+    expect(caption).toContain('the dearest engine that ran exactly is, in this run, dbt on pgfault and vtx on ptemod.');
+    expect(caption).not.toMatch(/which is why/);
   });
 });
