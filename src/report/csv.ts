@@ -4,18 +4,20 @@
  *
  * results.csv has one row per engine x workload. Its columns are defined once, here (RESULT_COLUMNS): the fixed
  * identification and headline columns, then one column per counter of the counter key list, one per cost
- * category, and the timing columns. docs/reports.md documents them; a test checks that it documents every one.
+ * category, and the timing columns. docs/reports.md documents them; test/report/csv-doc.test.ts checks that its
+ * tables list exactly these columns, in this order.
  * exit_reasons.csv is long format: one row per engine, workload, kind and reason.
  */
 import { stringify } from 'csv-stringify/sync';
 import { COUNTER_FIELDS } from '../metrics/counters.js';
 import { COST_CATEGORIES } from '../metrics/cost.js';
-import type { BenchReport, CellRecord } from './model.js';
+import type { BenchOptions, BenchReport, CellRecord } from './model.js';
 
 export interface Column {
   readonly name: string;
   readonly description: string;
-  readonly value: (c: CellRecord) => string | number | boolean | null;
+  /** The value for a cell; `run` holds what every cell of the run shares (the preset, quick mode). */
+  readonly value: (c: CellRecord, run: BenchOptions) => string | number | boolean | null;
 }
 
 const num = (v: number | null | undefined): number | null => (v === null || v === undefined ? null : v);
@@ -25,6 +27,10 @@ const HEAD: readonly Column[] = [
   { name: 'workload', description: 'workload name', value: (c) => c.workload },
   { name: 'scale', description: 'workload scale', value: (c) => c.scale },
   { name: 'isa', description: 'ISA variant: default or classic', value: (c) => c.isa },
+  // The same in every row of a file, so that rows of several reports concatenated keep what they were measured
+  // with: modeled cycles depend on the preset, and quick scales change the overheads.
+  { name: 'preset', description: 'cost preset whose prices made the modeled cycles (e.g. p4-2006)', value: (_, run) => run.preset },
+  { name: 'quick', description: 'true for a --quick run (each workload at its small quick scale, short timing)', value: (_, run) => run.quick },
   { name: 'guest_build', description: 'kernel build the engine ran: native or paravirt', value: (c) => c.guestBuild },
   { name: 'status', description: 'how the guest ended (exited, halted, budget-exhausted, triple-fault, machine-check) or error (the engine threw)', value: (c) => c.status },
   { name: 'exit_code', description: 'the guest exit code, empty if it did not power off', value: (c) => c.exitCode },
@@ -75,7 +81,7 @@ export const EXIT_REASON_COLUMNS: readonly Column[] = [
 ];
 
 export function resultsCsv(report: BenchReport): string {
-  const rows = report.cells.map((c) => RESULT_COLUMNS.map((col) => col.value(c)));
+  const rows = report.cells.map((c) => RESULT_COLUMNS.map((col) => col.value(c, report.options)));
   return stringify(rows, { header: true, columns: RESULT_COLUMNS.map((c) => c.name), cast: { boolean: (b) => (b ? 'true' : 'false') } });
 }
 
