@@ -5,7 +5,7 @@
  */
 import type { TopLevelSpec } from 'vega-lite';
 import { ENTRY_KINDS } from '../metrics/counters.js';
-import { dearestSentence, measured, verdictOf } from './facts.js';
+import { belowOne, dearestSentence, measured, verdictOf } from './facts.js';
 import type { BenchReport, CellRecord } from './model.js';
 import { CATEGORY_ORDER, categoryScale, decadeAxis, engineScale, factor, fadeDiverged, kindScale, listScale } from './scales.js';
 
@@ -108,7 +108,8 @@ export function charts(report: BenchReport): ChartDef[] {
     title: 'Modeled overhead vs native',
     howToRead:
       'For each workload, one bar per engine: its modeled cycles divided by the reference run\'s (the native bar is 1; the dashed line marks it). ' +
-      `${LOG_NOTE} Faded bars diverged from the reference (see the fidelity matrix): their cost is the cost of a wrong run.`,
+      `${LOG_NOTE} Faded bars diverged from the reference (see the fidelity matrix): their cost is the cost of a wrong run.` +
+      (belowOne(cells).length > 0 ? ' Bars below the dashed line cost less than bare hardware: the note under the overhead table says why.' : ''),
     spec: logBars(
       {
         title: 'Modeled overhead vs native (log scale)',

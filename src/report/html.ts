@@ -6,18 +6,11 @@ import * as vega from 'vega';
 import { compile } from 'vega-lite';
 import { PRICE_KEYS } from '../metrics/presets.js';
 import { charts, MEMORY_EVENTS, type ChartDef } from './charts.js';
+import { belowOneNote } from './below-one.js';
+import { esc } from './escape.js';
 import { referenceCycles } from './facts.js';
 import type { BenchReport, CellRecord } from './model.js';
 import { firstToMisbehave, popekGoldbergSection } from './popek-goldberg.js';
-
-export function esc(s: string | number | null | undefined): string {
-  return String(s ?? '')
-    .replace(/&/g, '&amp;')
-    .replace(/</g, '&lt;')
-    .replace(/>/g, '&gt;')
-    .replace(/"/g, '&quot;')
-    .replace(/'/g, '&#39;');
-}
 
 /** Explanations of the built-in engines for the report; other engines show their one-line summary. */
 const ENGINE_TEXT: Record<string, string> = {
@@ -211,7 +204,8 @@ ${errorsSection(report)}
 <section id="fidelity"><h2>Fidelity</h2>${fidelityMatrix(report)}</section>
 ${popekGoldbergSection(report.classification, report.cells)}
 <section id="overhead-table"><h2>Modeled overhead vs native</h2>${overheadTable(report)}
-<p class="note">Modeled cycles relative to the reference run of the same workload. A diverged run is shaded: its cost is the cost of a wrong run.</p></section>
+<p class="note">Modeled cycles relative to the reference run of the same workload; the native-cycles column is the reference's total. A diverged run is shaded: its cost is the cost of a wrong run.</p>
+${belowOneNote(report)}</section>
 ${memorySection(report, memoryFigures)}
 <section id="charts"><h2>Charts</h2>${figures}</section>
 <section id="engines"><h2>The engines</h2><dl class="engines">${engines}</dl></section>

@@ -9,10 +9,9 @@
 import { describeTwin } from '../classify/format.js';
 import { FLAG_IF } from '../isa/arch.js';
 import type { Classification, InsnClassification, Witness } from '../classify/types.js';
+import { esc } from './escape.js';
 import type { CellRecord } from './model.js';
 
-const esc = (s: string | number): string =>
-  String(s).replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;').replace(/'/g, '&#39;');
 
 const TRAP_EMULATE = 'trap-emulate';
 

@@ -34,3 +34,23 @@ describe('the cause of a divergence', () => {
     );
   });
 });
+
+describe('the note on factors below 1', () => {
+  const native = cell({ engine: 'native', workload: 'in', overhead: 1, cycles: { direct: 50, device: 950 } });
+  const emulate = cell({ engine: 'emulate', workload: 'in', overhead: 0.65, cycles: { interpreted: 650 } });
+  const paravirt = cell({ engine: 'paravirt', workload: 'in', overhead: 0.19, cycles: { direct: 100, hypercall: 90 }, guestBuild: 'paravirt' });
+  const wrong = cell({ engine: 'trap-emulate', workload: 'in', overhead: 0.85, verdict: 'diverged', cycles: { direct: 850 } });
+
+  it('explains each exact run cheaper than the reference by what it saves: device accesses, or paravirt\'s other kernel', async () => {
+    const t = text(await renderHtml(report([native, emulate, paravirt, wrong])));
+    expect(t).toMatch(/Why some factors are below 1\. 2 runs that matched the reference/);
+    expect(t).toMatch(/device accesses \. A physical device access is dear on real hardware \(3,209 cycles each in p4-2006\).* Here: emulate on in 0\.65× \(devices 95 %\)\./);
+    expect(t).toMatch(/paravirt \. It runs a modified kernel .* Here: in 0\.19× \(devices 95 %\)\./);
+    expect(t).not.toMatch(/trap-emulate on in/); // diverged: its cost is the cost of a wrong run
+  });
+
+  it('says when there is no native run to name the category, and is absent when nothing is below 1', async () => {
+    expect(text(await renderHtml(report([emulate])))).toMatch(/other \. The report has no native run .* Here: emulate on in 0\.65×\./);
+    expect(await renderHtml(report([native, cell({ engine: 'dbt', workload: 'in', overhead: 2, cycles: { translated: 2000 } })]))).not.toContain('id="below-one"');
+  });
+});
