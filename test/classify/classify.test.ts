@@ -25,6 +25,10 @@ describe('the table agrees with the hardware model', () => {
     results.classic = classify('classic');
   });
 
+  // What this checks is the class (innocuous, privileged, trapping, sensitive-unprivileged: declaredClass in
+  // src/isa/table.ts), not the declared kind of sensitivity (control or behaviour, user-sensitivity): a table entry
+  // could name the wrong kind without failing it — syscall and vmcall declare a control sensitivity the classifier,
+  // by design, never observes, since they trap in both modes. docs/popek-goldberg.md §5 says so too.
   for (const isa of ['default', 'classic'] as const) {
     it(`${isa} ISA: every instruction's empirical class is its declared class`, () => {
       const c = results[isa]!;
