@@ -254,7 +254,7 @@ export class BinaryTranslationVmm extends TrapAndEmulateVmm {
       this.emulateOnVirtualCpu(); // the virtual CPU raises the fetch fault into the guest
       return null;
     }
-    const hit = cache.lookup(pa);
+    const hit = cache.lookup(pa, va);
     if (hit !== undefined) return hit;
     const words: number[] = [];
     const room = Math.min(MAX_BLOCK_LENGTH, (4096 - (pa & PAGE_MASK)) >>> 2);

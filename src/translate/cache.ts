@@ -2,8 +2,12 @@
  * The translation cache: the generic half of a binary translator, independent of the guest ISA (QEMU keeps
  * its TB cache apart from the target front ends the same way).
  *
- * Blocks are keyed by the physical address of their first instruction, in a two-level dense table (frame ->
- * slot per word), so a lookup is two array loads, never a Map. A block never crosses a page, so invalidating a
+ * Blocks are stored by the physical address of their first instruction, in a two-level dense table (frame ->
+ * slot per word), so a lookup is two array loads, never a Map — and a hit must also have been translated at the
+ * guest pc asked for (QEMU's tb_lookup compares pc and flags the same way): a block's code has its guest
+ * addresses built in (return addresses, pc-relative targets), so the same frame mapped at two virtual addresses
+ * needs two translations. (The mode is part of the key too, trivially: only supervisor code is translated.)
+ * A block never crosses a page, so invalidating a
  * frame — because the guest wrote to it — drops exactly the blocks stored under that frame. The cache is
  * bounded: when it is full it is flushed whole, as QEMU flushes its code buffer. Chaining: a block remembers
  * its translated successors per exit; a link is followed only if the successor is still valid and the
@@ -62,12 +66,18 @@ export class BlockCache<F> {
     return this.count;
   }
 
-  lookup(pa: number): Block<F> | undefined {
+  /** The block translated at guest address `va`, whose first instruction is at `pa`. */
+  lookup(pa: number, va: number): Block<F> | undefined {
     const slots = this.frames[pa >>> PAGE_SHIFT];
     const b = slots === undefined ? undefined : slots[(pa & 0xfff) >>> 2];
-    if (b !== undefined) this.stats.hits++;
-    else this.stats.misses++;
-    return b;
+    if (b !== undefined && b.va === va) {
+      this.stats.hits++;
+      return b;
+    }
+    // A block of this frame translated at another virtual address (an alias): a miss, and the new translation
+    // replaces it in its slot.
+    this.stats.misses++;
+    return undefined;
   }
 
   /** How many times the blocks of a frame have changed. */
