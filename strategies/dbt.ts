@@ -416,6 +416,7 @@ export const dbt: Engine = {
   summary:
     'Guest kernel code is translated block by block, with sensitive instructions rewritten; user code runs directly.',
   guest: 'native',
+  faithfulOn: ['default', 'classic'],
   options: [
     { name: 'cacheBlocks', help: 'translation-cache capacity in blocks (flushed whole when full)', default: DEFAULT_CACHE_BLOCKS },
     { name: 'chaining', help: 'link blocks directly to their translated successors', default: true },

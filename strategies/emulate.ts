@@ -14,6 +14,7 @@ export const emulate: Engine = {
   title: 'full emulation',
   summary: 'A software interpreter of the whole virtual CPU: every guest instruction is interpreted.',
   guest: 'native',
+  faithfulOn: ['default', 'classic'],
   options: [],
   run(spec) {
     return withRecycledMemory(() => {

@@ -95,6 +95,11 @@ export interface Engine {
   readonly summary: string;
   /** Which kernel the engine runs: the unmodified one, or the paravirtual build. */
   readonly guest: KernelBuild;
+  /**
+   * The ISA variants on which the engine claims to be faithful (every workload `exact`). Trap-and-emulate needs the
+   * classic variant (Popek and Goldberg); the tests run every engine on these and expect divergence elsewhere.
+   */
+  readonly faithfulOn: readonly IsaVariant[];
   readonly options: readonly EngineOptionSpec[];
   run(spec: RunSpec): EngineOutcome;
 }

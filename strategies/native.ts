@@ -13,6 +13,7 @@ export const native: Engine = {
   title: 'native (reference)',
   summary: 'The guest kernel runs on the bare hardware model in supervisor mode, with no VMM: the reference run.',
   guest: 'native',
+  faithfulOn: ['default', 'classic'],
   options: [],
   run(spec) {
     return withRecycledMemory(() => {

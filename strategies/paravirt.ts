@@ -204,6 +204,7 @@ export const paravirt: Engine = {
   summary:
     'A modified guest kernel runs directly, deprivileged, and asks the hypervisor with hypercalls; interrupt masking is a store to a shared page.',
   guest: 'paravirt',
+  faithfulOn: ['default', 'classic'],
   options: [],
   run(spec) {
     return withRecycledMemory(() => new ParavirtVmm(spec).run());

@@ -138,6 +138,7 @@ export const trapEmulate: Engine = {
   summary:
     'The guest kernel runs directly, deprivileged; privileged instructions trap to the VMM, which emulates them on a virtual CPU.',
   guest: 'native',
+  faithfulOn: ['classic'],
   options: [],
   run(spec) {
     return withRecycledMemory(() => new TrapAndEmulateVmm(spec).run());

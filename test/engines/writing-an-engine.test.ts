@@ -14,6 +14,7 @@ const sampling: Engine = {
   title: 'sampling emulation',
   summary: 'Full emulation that also samples every Nth instruction.',
   guest: 'native',
+  faithfulOn: ['default', 'classic'],
   options: [{ name: 'every', help: 'sample one instruction in N', default: 100 }],
   run(spec) {
     const m = runBareMachine(spec, 'interpreter'); // the hardware model (interpreted), run to the end
