@@ -403,7 +403,8 @@ export const COMMANDS: Record<string, Command> = {
         scale: scaleOf(w),
         paper: ADAMS_AGESEN_2006[w],
         virtstrat: Object.fromEntries(
-          engines.map((e) => [e, Math.round(cyclesPerOperation(e, w, preset, scaleOf(w), e === 'trap-emulate' ? 'classic' : 'default'))]),
+          // Each engine on an ISA variant it is faithful on (trap-emulate: the classic one).
+          ENGINES.map((e) => [e.id, Math.round(cyclesPerOperation(e.id, w, preset, scaleOf(w), e.faithfulOn.includes('default') ? 'default' : 'classic'))]),
         ),
       }));
       if (args.values.json === true) {
