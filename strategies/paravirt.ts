@@ -193,7 +193,6 @@ export class ParavirtVmm extends DeprivilegedVmm implements PvHost {
       pageTableUpdatesRejected: mmu.updatesRejected,
       writeProtectedEntries: mmu.writeProtectedEntries,
       multicallSubcalls: this.hypercalls.multicallSubcalls,
-      tlbInvalidations: this.phys.mmu.invalidations,
     });
   }
 }

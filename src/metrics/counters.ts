@@ -58,6 +58,7 @@ export class Counters {
   /** Of pageWalkRefs, references to the nested (EPT) table: 2-D walks. */
   nestedWalkRefs = 0;
   tlbFlushes = 0;
+  tlbInvalidations = 0;
   hiddenPageFaults = 0;
   truePageFaults = 0;
   /** Guest writes to traced (write-protected) page-table pages, emulated by the VMM. */
@@ -232,6 +233,7 @@ export const COUNTER_FIELDS: readonly CounterField[] = [
   f('pageWalkRefs', 'page_walk_refs', 'page-walk memory references', 'memory'),
   f('nestedWalkRefs', 'nested_walk_refs', 'of which nested-table references (2-D walks)', 'memory'),
   f('tlbFlushes', 'tlb_flushes', 'TLB flushes', 'memory'),
+  f('tlbInvalidations', 'tlb_invalidations', 'TLB entries invalidated (invlpg)', 'memory'),
   f('hiddenPageFaults', 'hidden_page_faults', 'hidden page faults (shadow misses)', 'memory'),
   f('truePageFaults', 'true_page_faults', 'true page faults (reflected)', 'memory'),
   f('tracedWrites', 'traced_writes', 'traced page-table writes', 'memory'),

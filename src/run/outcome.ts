@@ -25,6 +25,7 @@ export function machineOutcome(
   c.tlbWalks = hw.mmu.walks;
   c.pageWalkRefs = hw.mmu.walkRefs;
   c.tlbFlushes = hw.mmu.flushes;
+  c.tlbInvalidations = hw.mmu.invalidations;
   return {
     status: guest.status,
     message: guest.statusMessage,
