@@ -53,12 +53,18 @@ export class PresetError extends Error {
   }
 }
 
+/** The fields of a preset file. */
+const PRESET_FIELDS = ['id', 'name', 'description', 'extends', 'prices'] as const;
+
 function validate(raw: unknown, origin: string, base?: CostPreset): CostPreset {
   const fail = (why: string): never => {
     throw new PresetError(`${origin}: ${why}`);
   };
   if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) fail('a preset must be a JSON object');
   const o = raw as Record<string, unknown>;
+  // A misspelt key ("price") would otherwise be ignored, and the run priced by the base preset without a word.
+  const unknown = Object.keys(o).filter((k) => !(PRESET_FIELDS as readonly string[]).includes(k));
+  if (unknown.length > 0) fail(`unknown field ${unknown.map((k) => `"${k}"`).join(', ')}. Valid fields: ${PRESET_FIELDS.join(', ')}`);
   for (const k of ['id', 'name'] as const) {
     if (typeof o[k] !== 'string' || (o[k] as string).length === 0) fail(`"${k}" must be a non-empty string`);
   }
@@ -118,7 +124,10 @@ export function parsePreset(text: string, origin: string): CostPreset {
     base = typeof ext === 'string' ? presetById(ext) : undefined;
     if (!base) throw new PresetError(`${origin}: "extends" must name a built-in preset: ${PRESET_IDS.join(', ')}`);
   }
-  return validate(raw, origin, base);
+  const preset = validate(raw, origin, base);
+  // Results carry the preset's id: a file must not pass its prices off as a built-in preset's.
+  if (presetById(preset.id)) throw new PresetError(`${origin}: "id" "${preset.id}" is a built-in preset's; give your preset an id of its own`);
+  return preset;
 }
 
 /** A built-in preset by id, or a preset file by path. */

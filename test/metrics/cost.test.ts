@@ -47,6 +47,13 @@ describe('cost presets', () => {
       /"cycles" must be a number >= 0/,
     );
     expect(() => parsePreset('{"id":"a","name":"b","extends":"p4-2006","prices":{"trap":{"cycles":1}}}', 'x.json')).toThrow(PresetError);
+    // A misspelt field would leave every price the base's, silently; a built-in's id would mislabel the results.
+    expect(() => parsePreset('{"id":"a","name":"b","extends":"p4-2006","price":{"trap":{"cycles":1,"source":"s"}}}', 'x.json')).toThrow(
+      /x.json: unknown field "price". Valid fields: id, name, description, extends, prices/,
+    );
+    expect(() => parsePreset('{"id":"p4-2006","name":"b","extends":"p4-2006","prices":{}}', 'x.json')).toThrow(
+      /x.json: "id" "p4-2006" is a built-in preset's/,
+    );
   });
 });
 
