@@ -190,6 +190,8 @@ export interface CounterField {
   readonly key: string;
   readonly csv: string;
   readonly label: string;
+  /** A shorter label for chart legends and table headers, where it differs (the long one becomes the hover text). */
+  readonly short?: string;
   readonly group: CounterGroup;
   /** Computed from other counters rather than stored. */
   readonly derived?: (c: Counters) => number;
@@ -198,7 +200,13 @@ export interface CounterField {
 type NumericKeys<T> = { [K in keyof T]: T[K] extends number ? K : never }[keyof T];
 export type CounterKey = Exclude<NumericKeys<Counters>, 'exitsPerKInsn' | 'averageBlockLength'>;
 
-const f = (key: CounterKey, csv: string, label: string, group: CounterGroup): CounterField => ({ key, csv, label, group });
+const f = (key: CounterKey, csv: string, label: string, group: CounterGroup, short?: string): CounterField => ({
+  key,
+  csv,
+  label,
+  group,
+  ...(short === undefined ? {} : { short }),
+});
 
 /** THE key list: CSV columns, JSON keys and report labels all come from here. */
 export const COUNTER_FIELDS: readonly CounterField[] = [
@@ -222,32 +230,32 @@ export const COUNTER_FIELDS: readonly CounterField[] = [
   f('blocksTranslated', 'blocks_translated', 'blocks translated', 'translation'),
   f('instructionsTranslated', 'instructions_translated', 'instructions translated', 'translation'),
   { key: 'averageBlockLength', csv: 'avg_block_length', label: 'average block length', group: 'translation', derived: (c) => c.averageBlockLength },
-  f('cacheHits', 'cache_hits', 'translation-cache hits', 'translation'),
-  f('cacheMisses', 'cache_misses', 'translation-cache misses', 'translation'),
-  f('chainedTransitions', 'chained_transitions', 'chained block transitions', 'translation'),
-  f('invalidations', 'invalidations', 'blocks invalidated by code writes', 'translation'),
-  f('cacheFlushes', 'cache_flushes', 'translation-cache flushes', 'translation'),
+  f('cacheHits', 'cache_hits', 'translation-cache hits', 'translation', 'cache hits'),
+  f('cacheMisses', 'cache_misses', 'translation-cache misses', 'translation', 'cache misses'),
+  f('chainedTransitions', 'chained_transitions', 'chained block transitions', 'translation', 'chained transitions'),
+  f('invalidations', 'invalidations', 'blocks invalidated by code writes', 'translation', 'invalidations'),
+  f('cacheFlushes', 'cache_flushes', 'translation-cache flushes', 'translation', 'flushes'),
   f('vmcsReads', 'vmcs_reads', 'VMCS field reads', 'vmx'),
   f('vmcsWrites', 'vmcs_writes', 'VMCS field writes', 'vmx'),
-  f('tlbWalks', 'tlb_walks', 'TLB misses (page walks)', 'memory'),
-  f('pageWalkRefs', 'page_walk_refs', 'page-walk memory references', 'memory'),
+  f('tlbWalks', 'tlb_walks', 'TLB misses (page walks)', 'memory', 'TLB misses'),
+  f('pageWalkRefs', 'page_walk_refs', 'page-walk memory references', 'memory', 'walk refs'),
   f('nestedWalkRefs', 'nested_walk_refs', 'of which nested-table references (2-D walks)', 'memory'),
   f('tlbFlushes', 'tlb_flushes', 'TLB flushes', 'memory'),
   f('tlbInvalidations', 'tlb_invalidations', 'TLB entries invalidated (invlpg)', 'memory'),
-  f('hiddenPageFaults', 'hidden_page_faults', 'hidden page faults (shadow misses)', 'memory'),
+  f('hiddenPageFaults', 'hidden_page_faults', 'hidden page faults (shadow misses)', 'memory', 'hidden page faults'),
   f('truePageFaults', 'true_page_faults', 'true page faults (reflected)', 'memory'),
   f('tracedWrites', 'traced_writes', 'traced page-table writes', 'memory'),
-  f('shadowUpdates', 'shadow_updates', 'shadow entries updated by traced writes', 'memory'),
+  f('shadowUpdates', 'shadow_updates', 'shadow entries updated by traced writes', 'memory', 'shadow updates'),
   f('shadowEntriesBuilt', 'shadow_entries_built', 'shadow entries built (hidden faults)', 'memory'),
   f('shadowPagesBuilt', 'shadow_pages_built', 'shadow page-table pages built', 'memory'),
   f('shadowPagesDropped', 'shadow_pages_dropped', 'shadow page-table pages dropped', 'memory'),
-  f('shadowContextsBuilt', 'shadow_contexts_built', 'shadow contexts built (address space x mode)', 'memory'),
+  f('shadowContextsBuilt', 'shadow_contexts_built', 'shadow contexts built (address space x mode)', 'memory', 'shadow contexts'),
   f('shadowContextsDropped', 'shadow_contexts_dropped', 'shadow contexts dropped', 'memory'),
-  f('shadowSwitches', 'shadow_switches', 'page-table-base loads (shadow switches)', 'memory'),
+  f('shadowSwitches', 'shadow_switches', 'page-table-base loads (shadow switches)', 'memory', 'shadow switches'),
   f('unshadowedPages', 'unshadowed_pages', 'traced pages unshadowed (reused as data)', 'memory'),
   f('shadowFlushes', 'shadow_flushes', 'whole shadow flushes', 'memory'),
-  f('eptViolations', 'ept_violations', 'EPT violations (nested paging)', 'memory'),
-  f('validatedPageTableUpdates', 'validated_pt_updates', 'page-table updates validated by the hypervisor (paravirt)', 'memory'),
+  f('eptViolations', 'ept_violations', 'EPT violations (nested paging)', 'memory', 'EPT violations'),
+  f('validatedPageTableUpdates', 'validated_pt_updates', 'page-table updates validated by the hypervisor (paravirt)', 'memory', 'validated paravirtual updates'),
   f('hardwareDeliveries', 'hardware_deliveries', 'exceptions delivered by hardware', 'hardware'),
   f('hardwareFaultDeliveries', 'hardware_fault_deliveries', 'of which faults', 'hardware'),
   f('physicalPortAccesses', 'physical_port_accesses', 'physical device accesses', 'hardware'),
@@ -258,3 +266,16 @@ export const COUNTER_FIELDS: readonly CounterField[] = [
 ];
 
 export type CounterSnapshot = Record<string, number>;
+
+/** A counter's field in the key list. */
+export function counterField(key: CounterKey): CounterField {
+  const field = COUNTER_FIELDS.find((x) => x.key === key);
+  if (!field) throw new Error(`no counter field ${key}`);
+  return field;
+}
+
+/** The label a chart legend or a table header shows for a counter. */
+export function shortLabel(key: CounterKey): string {
+  const field = counterField(key);
+  return field.short ?? field.label;
+}

@@ -4,7 +4,7 @@
  * diverged runs and the log axes come from scales.ts, so they are the same in every report.
  */
 import type { TopLevelSpec } from 'vega-lite';
-import { ENTRY_KINDS } from '../metrics/counters.js';
+import { ENTRY_KINDS, shortLabel, type CounterKey } from '../metrics/counters.js';
 import { belowOne, dearestSentence, measured, verdictOf } from './facts.js';
 import type { BenchReport, CellRecord } from './model.js';
 import { CATEGORY_ORDER, categoryScale, decadeAxis, engineScale, factor, fadeDiverged, kindScale, listScale } from './scales.js';
@@ -20,14 +20,9 @@ export interface ChartDef {
 }
 
 /** The memory-virtualization events each engine counts, in the order the memory chart stacks them. */
-export const MEMORY_EVENTS: readonly { key: 'tracedWrites' | 'hiddenPageFaults' | 'truePageFaults' | 'shadowSwitches' | 'eptViolations' | 'validatedPageTableUpdates'; label: string }[] = [
-  { key: 'tracedWrites', label: 'traced page-table writes' },
-  { key: 'hiddenPageFaults', label: 'hidden page faults' },
-  { key: 'truePageFaults', label: 'true page faults (reflected)' },
-  { key: 'shadowSwitches', label: 'shadow switches' },
-  { key: 'eptViolations', label: 'EPT violations' },
-  { key: 'validatedPageTableUpdates', label: 'validated paravirtual updates' },
-];
+export const MEMORY_EVENTS: readonly { key: CounterKey; label: string }[] = (
+  ['tracedWrites', 'hiddenPageFaults', 'truePageFaults', 'shadowSwitches', 'eptViolations', 'validatedPageTableUpdates'] as const
+).map((key) => ({ key, label: shortLabel(key) }));
 
 // Log-scale bars need `stack: null`: a stacked bar starts at 0, which has no place on a log axis (vega-lite
 // would then collapse the whole scale); unstacked, a bar runs from the bottom of the axis to its value.
@@ -46,14 +41,9 @@ function base(title: string): Pick<TopLevelSpec, '$schema' | 'title' | 'config'>
 
 
 /** The cache statistics of the translation-cache chart, in bar order. */
-const CACHE_METRICS: readonly [string, string][] = [
-  ['blocksTranslated', 'blocks translated'],
-  ['cacheHits', 'cache hits'],
-  ['cacheMisses', 'cache misses'],
-  ['chainedTransitions', 'chained transitions'],
-  ['invalidations', 'invalidations'],
-  ['cacheFlushes', 'flushes'],
-];
+const CACHE_METRICS: readonly [CounterKey, string][] = (
+  ['blocksTranslated', 'cacheHits', 'cacheMisses', 'chainedTransitions', 'invalidations', 'cacheFlushes'] as const
+).map((key) => [key, shortLabel(key)]);
 
 const xWorkload = (order: string[]) => ({ field: 'workload', type: 'nominal' as const, sort: order, title: null, axis: { labelAngle: -35 } });
 const LOG_NOTE = 'The scale is logarithmic: each grid line is ten times the one below.';

@@ -4,6 +4,7 @@
  */
 import * as vega from 'vega';
 import { compile } from 'vega-lite';
+import { counterField, shortLabel } from '../metrics/counters.js';
 import { PRICE_KEYS } from '../metrics/presets.js';
 import { charts, MEMORY_EVENTS, type ChartDef } from './charts.js';
 import { belowOneNote } from './below-one.js';
@@ -103,11 +104,15 @@ function memorySection(report: BenchReport, figures: string): string {
   const cols: [string, string, (c: CellRecord) => string][] = [
     ['overhead', 'modeled cycles / native', (c) => `${fmt(c.overheadVsNative)}×`],
     ['mmu cycles', 'share of the modeled cycles spent on page walks and VMM page-table work (category mmu)', (c) => `${fmt((100 * (c.cycles?.byCategory.mmu ?? 0)) / (c.cycles?.total || 1), 1)}%`],
-    ...MEMORY_EVENTS.map((e): [string, string, (c: CellRecord) => string] => [e.label, e.label, (c) => int(c.counters?.[e.key])]),
-    ['shadow updates', 'shadow entries recomputed after traced writes', (c) => int(c.counters?.shadowUpdates)],
-    ['shadow contexts', 'shadow contexts built (address space × virtual mode)', (c) => int(c.counters?.shadowContextsBuilt)],
-    ['TLB misses', 'hardware TLB misses (page walks)', (c) => int(c.counters?.tlbWalks)],
-    ['walk refs', 'memory references of the page walks (of which to the nested table)', (c) => `${int(c.counters?.pageWalkRefs)}${c.counters?.nestedWalkRefs ? ` (${int(c.counters.nestedWalkRefs)})` : ''}`],
+    // Headers and hover texts from the counter key list (src/metrics/counters.ts).
+    ...[...MEMORY_EVENTS.map((e) => e.key), ...(['shadowUpdates', 'shadowContextsBuilt', 'tlbWalks'] as const)].map(
+      (key): [string, string, (c: CellRecord) => string] => [shortLabel(key), counterField(key).label, (c) => int(c.counters?.[key])],
+    ),
+    [
+      shortLabel('pageWalkRefs'),
+      `${counterField('pageWalkRefs').label} (of which to the nested table)`,
+      (c) => `${int(c.counters?.pageWalkRefs)}${c.counters?.nestedWalkRefs ? ` (${int(c.counters.nestedWalkRefs)})` : ''}`,
+    ],
   ];
   const tables = paging.map((w) => {
     const rows = report.engines.map((e) => {
