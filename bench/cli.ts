@@ -183,7 +183,7 @@ export function parseEngineOptions(engine: Engine, values: string[] | undefined)
 const hex8 = (v: number): string => `0x${(v >>> 0).toString(16).padStart(8, '0')}`;
 
 export function formatTrace(e: TraceEvent): string {
-  return `[trace] ${String(e.clock).padStart(10)} ${hex8(e.pc)} ${e.mode.padEnd(10)} ${e.kind.padEnd(9)} ${e.reason.padEnd(24)} ${e.instruction.padEnd(26)} -> ${e.action}`;
+  return `[trace] ${String(e.clock).padStart(10)} ${hex8(e.pc)} ${e.mode.padEnd(10)} ${e.kind.padEnd(9)} ${e.reason.padEnd(28)} ${e.instruction.padEnd(26)} -> ${e.action}`;
 }
 
 /** The human summary of a run, printed after the console output (on stderr). */

@@ -25,7 +25,12 @@ export interface TraceEvent {
   mode: 'supervisor' | 'user';
   /** The instruction, disassembled (empty when it could not be fetched). */
   instruction: string;
-  kind: EntryKind;
+  /**
+   * A VMM entry's kind — or, for what is not a VMM entry (and not counted as one): `inject`, a virtual interrupt
+   * the VMM delivered into the guest; `silent`, a sensitive instruction that did the wrong thing without trapping
+   * (the fidelity oracle saw it; the VMM could not).
+   */
+  kind: EntryKind | 'inject' | 'silent';
   reason: string;
   /** What the VMM did about it. */
   action: string;

@@ -143,7 +143,7 @@ export class ParavirtVmm extends DeprivilegedVmm implements PvHost {
       const pc = vm.cpu.pc;
       const mode = vm.cpu.mode;
       if (this.deliver(v, 0, 0)) {
-        this.emitTrace('interrupt', v === VEC_DISK ? 'disk' : 'timer', pc, mode, 'virtual event delivered to the guest kernel');
+        this.emitTrace('inject', v === VEC_DISK ? 'disk' : 'timer', pc, mode, 'virtual event delivered to the guest kernel');
       }
     }
     this.shared.setPending(vm.irqPending !== 0);

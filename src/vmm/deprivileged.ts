@@ -16,7 +16,7 @@ import { opcodeOf } from '../isa/table.js';
 import { ACCESS_FETCH } from '../hw/mmu.js';
 import type { Machine } from '../hw/machine.js';
 import { Counters, type EntryKind } from '../metrics/counters.js';
-import type { EngineOutcome, RunSpec, TraceSink } from '../../strategies/engine.js';
+import type { EngineOutcome, RunSpec, TraceEvent, TraceSink } from '../../strategies/engine.js';
 import { machineOutcome } from '../run/outcome.js';
 import { SilentFailureRecorder } from './oracle.js';
 import { GuestPlatform, loadGuestState, saveGuestState } from './platform.js';
@@ -54,6 +54,10 @@ export abstract class DeprivilegedVmm {
     phys.iflag = 1;
     phys.cr[CR_CTRL] = CTRL_PG;
     this.oracle.attach(this.p.phys, this.p.vm);
+    // --trace shows the instructions that went wrong without a trap — the "why" a VMM never sees.
+    if (this.trace !== null) {
+      this.oracle.onFailure = (instruction, pc, detail, clock) => this.emitTrace('silent', instruction, pc, this.vm.cpu.mode, detail, clock);
+    }
     keepLayouts(new.target.name, this);
   }
 
@@ -116,7 +120,7 @@ export abstract class DeprivilegedVmm {
     const mode = vm.cpu.mode;
     vm.raise(v, 0, 0);
     this.delivered();
-    this.emitTrace('interrupt', v === VEC_DISK ? 'disk' : 'timer', pc, mode, 'virtual interrupt injected into the guest kernel');
+    this.emitTrace('inject', v === VEC_DISK ? 'disk' : 'timer', pc, mode, 'virtual interrupt injected into the guest kernel');
     return true;
   }
 
@@ -213,7 +217,7 @@ export abstract class DeprivilegedVmm {
     this.emitTrace(kind, reason, pc, mode, action, clock);
   }
 
-  protected emitTrace(kind: EntryKind, reason: string, pc: number, mode: number, action: string, clock = this.vm.retired): void {
+  protected emitTrace(kind: TraceEvent['kind'], reason: string, pc: number, mode: number, action: string, clock = this.vm.retired): void {
     if (this.trace === null) return;
     this.trace({
       clock,

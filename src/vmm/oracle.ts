@@ -45,6 +45,9 @@ export class SilentFailureRecorder {
    */
   clockOffset = 0;
 
+  /** Told of every silent failure as it happens (for --trace): the instruction, its pc and what went wrong. */
+  onFailure: ((instruction: string, pc: number, detail: string, clock: number) => void) | null = null;
+
   /** Watch `phys` for sensitive instructions; `vm` is the virtual CPU they should have acted on. */
   attach(phys: Machine, vm: Machine): void {
     phys.onSensitive = (pc, opcode, detail, clock) => {
@@ -67,6 +70,7 @@ export class SilentFailureRecorder {
   }
 
   private record(kind: number, pc: number, clock: number): void {
+    if (this.onFailure !== null) this.onFailure(KINDS[kind].instruction, pc, KINDS[kind].detail, clock);
     const key = kind + KINDS.length * (pc >>> 0);
     const f = this.byKey.get(key);
     if (f) f.count++;

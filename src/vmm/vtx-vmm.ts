@@ -107,8 +107,8 @@ import {
 import { deliverException } from '../hw/system.js';
 import { Vmx } from '../hw/vmx.js';
 import { opcodeOf } from '../isa/table.js';
-import { Counters, type EntryKind } from '../metrics/counters.js';
-import type { EngineOptionValue, EngineOutcome, RunSpec, TraceSink } from '../../strategies/engine.js';
+import { Counters } from '../metrics/counters.js';
+import type { EngineOptionValue, EngineOutcome, RunSpec, TraceEvent, TraceSink } from '../../strategies/engine.js';
 import { countHardwareDeliveries, machineOutcome } from '../run/outcome.js';
 import { nativeControlCount, nativeFlagCount } from './deprivileged.js';
 import { NestedPageTable } from './ept.js';
@@ -580,7 +580,7 @@ export class VtxVmm {
         this.c.injectedInterrupts++;
         if (this.trace !== null) {
           const v0 = this.hw.vmcs;
-          this.emitTrace('interrupt', v === VEC_DISK ? 'disk' : 'timer', v0.peek(VMCS.GUEST_RIP) | 0, v0.peek(VMCS.VS_GUEST_MODE), 'virtual interrupt injected at VM entry', vm.retired);
+          this.emitTrace('inject', v === VEC_DISK ? 'disk' : 'timer', v0.peek(VMCS.GUEST_RIP) | 0, v0.peek(VMCS.VS_GUEST_MODE), 'virtual interrupt injected at VM entry', vm.retired);
         }
       }
     }
@@ -699,7 +699,7 @@ export class VtxVmm {
     if (at !== null) this.emitTrace('vm-exit', reason, at.pc, at.mode, action, at.clock);
   }
 
-  private emitTrace(kind: EntryKind, reason: string, pc: number, mode: number, action: string, clock: number): void {
+  private emitTrace(kind: TraceEvent['kind'], reason: string, pc: number, mode: number, action: string, clock: number): void {
     if (this.trace === null) return;
     const w = this.guestWord(pc);
     this.trace({
