@@ -40,6 +40,13 @@ describe('dbt', () => {
     // rewrite), so at least `scale` blocks are invalidated and retranslated.
     expect(r.counters.invalidations).toBeGreaterThanOrEqual(scale);
     expect(r.counters.blocksTranslated).toBeGreaterThanOrEqual(scale);
+    // Per rewrite (the marginal cost between two scales): every block invalidated on the rewritten page runs again
+    // and misses — exactly one miss (a retranslation) per invalidation — so the cache's miss rate on smc is set by
+    // the rewrites, and at least one block goes per rewrite.
+    const twice = cell('dbt', 'smc', { scale: 2 * scale });
+    const invalidated = twice.counters.invalidations - r.counters.invalidations;
+    expect(invalidated).toBeGreaterThanOrEqual(scale);
+    expect(twice.counters.cacheMisses - r.counters.cacheMisses).toBe(invalidated);
   });
 
   it('after warm-up most block transitions are chained or cache hits (syscall loop)', () => {
