@@ -158,7 +158,11 @@ export function summaryTable(report: BenchReport): string {
     });
     lines.push(`${w.name.padEnd(w0)} ${row.join('')}`);
   }
-  return `${lines.join('\n')}\n(modeled overhead vs native; ! = diverged from the reference)\n`;
+  // Quick scales are dominated by booting the kernel: say so where the numbers are read.
+  const quick = report.options.quick
+    ? '\n--quick: small scales, where booting the kernel dominates; these factors are not representative (run without --quick)'
+    : '';
+  return `${lines.join('\n')}\n(modeled overhead vs native; ! = diverged from the reference)${quick}\n`;
 }
 
 /**
@@ -198,6 +202,8 @@ export function buildReport(p: BenchPlan, cells: CellRecord[], finishedAt: strin
       scale: p.scale,
       quick: p.quick,
       timing: p.timing,
+      timingPlan: m.timing,
+      jobs: p.jobs ?? 1,
     },
     preset: p.preset,
     engines: p.engines.map((e) => ({ id: e.id, title: e.title, summary: e.summary, guest: e.guest })),

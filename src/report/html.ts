@@ -193,7 +193,13 @@ export async function renderHtml(report: BenchReport): Promise<string> {
     ['cost preset', o.preset],
     ['ISA', o.isa],
     ['scale', o.scale === null ? (o.quick ? 'each workload\'s quick scale' : 'each workload\'s default scale') : String(o.scale)],
-    ['timing', o.timing ? 'tinybench, wall clock' : 'off (--no-timing)'],
+    [
+      'timing',
+      o.timingPlan
+        ? `tinybench, wall clock: each cell at least ${o.timingPlan.timeMs} ms and ${o.timingPlan.iterations} runs, after ${o.timingPlan.warmupIterations} warm-up run${o.timingPlan.warmupIterations === 1 ? '' : 's'}, one cell at a time`
+        : 'off (--no-timing)',
+    ],
+    ['counts', `${o.jobs} worker thread${o.jobs === 1 ? '' : 's'} (--jobs)`],
   ];
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>virtstrat report</title>

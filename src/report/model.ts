@@ -72,6 +72,10 @@ export interface BenchOptions {
   scale: number | null;
   quick: boolean;
   timing: boolean;
+  /** How each cell was timed (tinybench: minimum time and iterations, warm-up runs); null with --no-timing. */
+  timingPlan: { timeMs: number; iterations: number; warmupIterations: number } | null;
+  /** Worker threads that ran the counts (the timing always runs in one thread, one cell at a time). */
+  jobs: number;
 }
 
 export interface BenchReport {

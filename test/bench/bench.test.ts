@@ -12,6 +12,7 @@ import { RESULT_COLUMNS } from '../../src/report/csv.js';
 import { presetById } from '../../src/metrics/presets.js';
 import type { BenchReport } from '../../src/report/model.js';
 import { runBench, type BenchPlan } from '../../bench/bench.js';
+import { QUICK_TIMING } from '../../bench/matrix.js';
 import type { Engine } from '../../strategies/engine.js';
 import { engineById } from '../../strategies/registry.js';
 import { workloadByName } from '../../workloads/manifest.js';
@@ -33,6 +34,7 @@ describe('npm run bench -- --quick on a subset', () => {
     expect(code, r.err).toBe(0);
     expect(readdirSync(out).sort()).toEqual(['exit_reasons.csv', 'report.html', 'results.csv', 'results.json']);
     expect(r.out).toMatch(/critical-sections .* 1\.00 .*!/); // the summary table marks the diverged cell
+    expect(r.out).toMatch(/--quick: small scales, where booting the kernel dominates/);
   });
   it('results.json matches the JSON schema and holds every cell with timing', () => {
     const report = readJson(out);
@@ -44,6 +46,8 @@ describe('npm run bench -- --quick on a subset', () => {
     ]);
     for (const c of report.cells) expect(c.timing?.samples).toBeGreaterThan(0);
     expect(report.environment.node).toBe(process.version);
+    // How it was measured travels with the numbers: --quick's timing plan, and the count threads.
+    expect(report.options).toMatchObject({ quick: true, timingPlan: QUICK_TIMING, jobs: 1 });
   });
   it('results.csv parses with a standard CSV parser into the documented columns, one row per cell', () => {
     const rows = readCsv(out, 'results.csv');
