@@ -45,6 +45,8 @@ export class PoisonedError {
  */
 export function formatError(e: AsmError): string {
   const text = String(e.text ?? '').replace(/[\r\n]+$/, '');
+  // No source line to point into (a file that cannot be read): the position and the message say it all.
+  if (text.trim() === '') return `${e.file}:${e.line}:${e.column}: error: ${e.message}`;
   const col = Math.max(1, Math.floor(Number(e.column) || 1));
   let pad = '';
   for (let i = 0; i < col - 1; i++) pad += text[i] === '\t' ? '\t' : ' ';

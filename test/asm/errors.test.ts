@@ -206,6 +206,8 @@ describe('formatError', () => {
     expect(res.errors).toHaveLength(1);
     expect(res.errors[0]).toMatchObject({ file: '/nonexistent/dir/missing.s', line: 1, column: 1 });
     expect(res.errors[0].message).toMatch(/^cannot read '\/nonexistent\/dir\/missing\.s' \(ENOENT/);
+    // No source line to show: the formatted error is the one line, with no empty line and caret under it.
+    expect(formatError(res.errors[0])).toMatch(/^\/nonexistent\/dir\/missing\.s:1:1: error: cannot read [^\n]*$/);
     const odd = assembleFile('x.s', {
       readFile: () => {
         throw 'not an Error';

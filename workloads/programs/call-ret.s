@@ -1,7 +1,7 @@
 ; call-ret — SCALE calls and returns in user mode (Adams & Agesen's "call/ret" nanobenchmark):
 ; no virtualization cost at all, unless an engine interprets user code.
         .ifndef SCALE
-        .equ SCALE, 100000
+        .equ SCALE, 200000
         .endif
         .align 4
 user_tasks:
