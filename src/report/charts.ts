@@ -174,13 +174,22 @@ export function charts(report: BenchReport): ChartDef[] {
 
   const timed = cells
     .filter((c) => c.timing !== null)
-    .map((c) => ({ workload: c.workload, engine: c.engine, mips: c.timing?.guestMips ?? 0, ms: c.timing?.meanMs ?? 0, run: verdictOf(c) }));
+    .map((c) => ({
+      workload: c.workload,
+      engine: c.engine,
+      mips: c.timing?.guestMips ?? 0,
+      ms: c.timing?.meanMs ?? 0,
+      rme: c.timing?.rmePercent ?? 0,
+      samples: c.timing?.samples ?? 0,
+      run: verdictOf(c),
+    }));
   out.push({
     id: 'throughput',
     title: 'Host throughput',
     howToRead:
       'How fast the simulator itself runs: million guest instructions per host second (wall clock, tinybench mean). This measures ' +
-      `virtstrat on this machine, not the modeled systems — it is reported beside the counts and never changes them. ${LOG_NOTE} Faded bars diverged.` +
+      `virtstrat on this machine, not the modeled systems — it is reported beside the counts and never changes them. ${LOG_NOTE} Faded bars diverged. ` +
+      'Hover a bar for its time per run, its relative margin of error (±%) and how many runs were timed: a wide margin or a few runs make a bar rough.' +
       (timed.length === 0 ? ' This run was made with --no-timing, so there is nothing to show.' : ''),
     spec: logBars(
       {
@@ -191,7 +200,14 @@ export function charts(report: BenchReport): ChartDef[] {
         format: ',~g',
         ...perEngine,
         height: 240,
-        tooltip: [{ field: 'engine' }, { field: 'workload' }, { field: 'mips', format: '.1f' }, { field: 'ms', format: '.2f', title: 'ms per run' }],
+        tooltip: [
+          { field: 'engine' },
+          { field: 'workload' },
+          { field: 'mips', format: '.1f' },
+          { field: 'ms', format: '.2f', title: 'ms per run' },
+          { field: 'rme', format: '.0f', title: '± % (relative margin of error)' },
+          { field: 'samples', title: 'runs timed' },
+        ],
       },
       workloadOrder,
     ),

@@ -35,10 +35,22 @@ const ENGINE_TEXT: Record<string, string> = {
 export async function renderChart(c: ChartDef): Promise<string> {
   const view = new vega.View(vega.parse(compile(c.spec).spec), { renderer: 'none' });
   try {
-    return await view.toSVG();
+    return withHoverText(await view.toSVG());
   } finally {
     view.finalize();
   }
+}
+
+/**
+ * A static SVG has no vega tooltips (no script runs), but vega writes each data mark's fields into its aria-label:
+ * copy that into a <title> child, which every browser shows on hover. (The label is already escaped for an
+ * attribute, so it is valid as text.)
+ */
+export function withHoverText(svg: string): string {
+  return svg.replace(
+    /<(path|rect|circle|line|text)( aria-label="([^"]*)" role="graphics-symbol"[^>]*?)\/>/g,
+    (_m, tag: string, attrs: string, label: string) => `<${tag}${attrs}><title>${label}</title></${tag}>`,
+  );
 }
 
 const fmt = (v: number | null | undefined, digits = 2): string => (v === null || v === undefined ? '' : v.toFixed(digits));

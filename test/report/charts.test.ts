@@ -132,6 +132,16 @@ describe('diverged runs', () => {
   });
 });
 
+describe('hover text in a static report (no script runs, so no vega tooltips)', () => {
+  it('every bar of a chart carries a <title> with its data, which browsers show on hover', async () => {
+    const svg = await renderChart(byId(charts(fullReport()), 'overhead'));
+    const bars = svg.match(/aria-roledescription="bar"/g) ?? [];
+    const titled = svg.match(/<path [^>]*aria-roledescription="bar"[^>]*><title>[^<]*engine: [^<]*<\/title><\/path>/g) ?? [];
+    expect(bars.length).toBeGreaterThan(10);
+    expect(titled.length).toBe(bars.length);
+  });
+});
+
 describe('log axes', () => {
   it('have a tick and a grid line at each power of ten and nowhere else, and the captions say so', () => {
     for (const d of charts(fullReport())) {
