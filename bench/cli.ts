@@ -127,7 +127,11 @@ const RUN_FLAGS: FlagSpecs = {
   isa: { type: 'string', value: ISA_VARIANTS.join('|'), help: 'ISA variant (default: default)' },
   preset: { type: 'string', value: 'NAME|file.json', help: `cost preset (default ${DEFAULT_PRESET_ID}): ${PRESET_IDS.join(', ')}` },
   option: { type: 'string', multiple: true, value: 'NAME=VALUE', help: 'an engine option (repeatable; see virtstrat list)' },
-  scale: { type: 'string', value: 'N', help: "workload size (default: the workload's default scale)" },
+  scale: { type: 'string', value: 'N', help: "workload size (default: the workload's default scale; with --kernel, 1)" },
+  kernel: {
+    type: 'boolean',
+    help: 'run the file as a user program on the guest kernel, as the workloads run (any engine, paravirt included; docs/workloads.md)',
+  },
   json: { type: 'boolean', help: 'print the result object as JSON' },
   trace: { type: 'boolean', help: 'print every VMM entry as it happens (guest pc, instruction, kind, reason)' },
   budget: { type: 'string', value: 'N', help: 'stop after N guest instructions (default: generous, from the reference run)' },
@@ -189,7 +193,7 @@ export function formatTrace(e: TraceEvent): string {
 /** The human summary of a run, printed after the console output (on stderr). */
 function fidelityLines(f: CellResult['fidelity']): string[] {
   if (f.verdict === 'exact') {
-    return [`[virtstrat] fidelity: exact (${f.compared === 'state' ? 'output, final state and instruction count' : 'output'} match the reference)`];
+    return [`[virtstrat] fidelity: exact (${f.compared === 'state' ? 'output, final state and instruction count match' : 'output matches'} the reference)`];
   }
   const lines = [`[virtstrat] fidelity: DIVERGED`, ...f.differences.slice(0, 8).map((d) => `[virtstrat]   - ${d}`)];
   if (f.differences.length > 8) lines.push(`[virtstrat]   ... ${f.differences.length - 8} more differences`);
@@ -235,25 +239,53 @@ function workloadDefines(workload: WorkloadSpec, values: Parsed['values']): Work
   return { ...workload, kernelOptions: { ...workload.kernelOptions, ...defines } };
 }
 
+/** The kernel is built for one memory size: a guest on it cannot be given another. */
+function kernelMemory(values: Parsed['values'], what: string): void {
+  if (values.memory !== undefined && Number(values.memory) !== DEFAULT_MEMORY_BYTES) {
+    throw new UsageError(
+      `--memory: the guest kernel is laid out for ${DEFAULT_MEMORY_BYTES} bytes of physical memory (workloads/kernel/defs.s), ` +
+        `so ${what} always run with that; --memory applies to bare assembly files`,
+    );
+  }
+}
+
+/**
+ * A user program of the student's own on the guest kernel (--kernel): built like a workload (the kernel, the user
+ * library, the program), with no expected output to check.
+ */
+function userProgram(arg: string, values: Parsed['values']): Guest {
+  if (!existsSync(arg)) throw new RunError(`cannot read '${arg}' (no such file)`);
+  kernelMemory(values, 'user programs on it');
+  const spec: WorkloadSpec = {
+    name: arg,
+    purpose: 'a user program on the guest kernel',
+    exposes: '',
+    program: resolvePath(arg),
+    defaultScale: 1,
+    quickScale: 1,
+    scaleUnit: 'SCALE',
+    expected: () => '',
+  };
+  const scale = positiveInt('scale', values.scale as string | undefined, 1, 0x7fffffff);
+  return { kind: 'workload', workload: workloadDefines(spec, values), scale, check: false };
+}
+
 /** A positional argument is a workload name, or a path to an assembly file. */
 function resolveGuest(arg: string, values: Parsed['values'], io: Io): Guest {
   const named = workloadByName(arg);
   if (named) {
+    if (values.kernel === true) throw new UsageError(`--kernel: '${arg}' is a workload, which runs on the guest kernel already`);
     // SCALE is an assembler symbol: a 32-bit integer.
     const scale = positiveInt('scale', values.scale as string | undefined, named.defaultScale, 0x7fffffff);
-    if (values.memory !== undefined && Number(values.memory) !== DEFAULT_MEMORY_BYTES) {
-      throw new UsageError(
-        `--memory: the guest kernel is laid out for ${DEFAULT_MEMORY_BYTES} bytes of physical memory (workloads/kernel/defs.s), ` +
-          'so workloads always run with that; --memory applies to assembly files',
-      );
-    }
+    kernelMemory(values, 'workloads');
     return { kind: 'workload', workload: workloadDefines(named, values), scale };
   }
   const program = WORKLOADS.find((w) => resolvePath(WORKLOADS_DIR, w.program) === resolvePath(arg));
   if (program) {
     throw new UsageError(`${arg} is the user program of the workload '${program.name}', which runs on the guest kernel: virtstrat run ${program.name}`);
   }
-  if (values.scale !== undefined) throw new UsageError('--scale applies to workloads, not to assembly files');
+  if (values.kernel === true) return userProgram(arg, values);
+  if (values.scale !== undefined) throw new UsageError('--scale applies to workloads and --kernel programs, not to bare assembly files');
   if (!arg.endsWith('.s') && !existsSync(arg)) {
     throw new UsageError(`'${arg}' is neither a workload nor a file. Valid workloads: ${WORKLOAD_NAMES.join(', ')}`);
   }
@@ -305,7 +337,7 @@ function runCommand(args: Parsed, io: Io): number {
     throw err;
   }
   if (json) {
-    const check = guest.kind === 'workload' ? { workload: guest.workload.name, scale: guest.scale, passed: r.outputCorrect === true } : undefined;
+    const check = r.outputCorrect !== null ? { workload: r.workload, scale: r.scale, passed: r.outputCorrect } : undefined;
     io.out(`${JSON.stringify({ ...r, ...(check ? { check } : {}), ...(trace ? { trace: traced } : {}) }, null, 2)}\n`);
   } else {
     io.out(r.console);
@@ -376,7 +408,7 @@ export const COMMANDS: Record<string, Command> = {
   },
   run: {
     usage:
-      'virtstrat run <workload|file.s> [--engine ID] [--isa default|classic] [--preset NAME] [--option NAME=VALUE] [--scale N] ' +
+      'virtstrat run <workload|file.s> [--kernel] [--engine ID] [--isa default|classic] [--preset NAME] [--option NAME=VALUE] [--scale N] ' +
       '[--budget N] [--memory BYTES] [-D NAME[=N]] [--json] [--trace] [--lockstep]',
     summary: 'Run a workload (by name) or an assembly file under an engine (default: the bare-metal reference run).',
     flags: RUN_FLAGS,

@@ -6,7 +6,7 @@
  * files build every variant.
  */
 import { existsSync } from 'node:fs';
-import { basename, join } from 'node:path';
+import { basename, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { assemble, formatError, type AssembleResult } from '../asm/index.js';
 
@@ -16,7 +16,7 @@ export const WORKLOADS_DIR = fileURLToPath(new URL('../../workloads/', import.me
 export type KernelBuild = 'native' | 'paravirt';
 
 export interface ProgramBuildOptions {
-  /** The program, relative to workloads/ (e.g. "programs/sieve.s"). */
+  /** The program, relative to workloads/ (e.g. "programs/sieve.s"), or an absolute path. */
   program: string;
   scale: number;
   build: KernelBuild;
@@ -56,7 +56,7 @@ export function topLevelSource(program: string): string {
 }
 
 export function buildProgram(opts: ProgramBuildOptions): BuiltImage {
-  const path = join(WORKLOADS_DIR, opts.program);
+  const path = resolve(WORKLOADS_DIR, opts.program);
   if (!existsSync(path)) throw new BuildError(`no such program: ${path}`, []);
   const defines: Record<string, number> = { ...opts.kernelOptions, SCALE: opts.scale };
   if (opts.build === 'paravirt') defines.PARAVIRT = 1;

@@ -71,7 +71,7 @@ describe('bad flag values are usage errors (2) that say what is expected', () =>
     [['run', HELLO, '--memory', '0'], /--memory: '0' is not a whole number between 1 and/],
     [['run', 'syscall', '--scale', '99999999999'], /--scale: '99999999999' is not a whole number between 1 and 2147483647/],
     [['run', 'syscall', '--scale', '1.5'], /--scale: '1\.5' is not a whole number/],
-    [['run', HELLO, '--scale', '5'], /--scale applies to workloads, not to assembly files/],
+    [['run', HELLO, '--scale', '5'], /--scale applies to workloads and --kernel programs, not to bare assembly files/],
     [['run', HELLO, '--budget=-5'], /--budget: '-5' is not a whole number/],
     [['run', HELLO, '--engine'], /run: Option '--engine <value>' argument missing\. Valid options: /],
     [['run', HELLO, '--engine', 'qemu'], /--engine: 'qemu' is not an engine\. Valid engines: native, emulate/],
@@ -129,7 +129,7 @@ describe('input files that cannot be used and outputs that cannot be written fai
   });
 
   it('a workload with a memory size other than the one the guest kernel is laid out for', async () => {
-    expectFailure(await cli('run', 'hello', '--memory', '4194304'), 2, /^virtstrat: --memory: the guest kernel is laid out for 8388608 bytes .* --memory applies to assembly files/);
+    expectFailure(await cli('run', 'hello', '--memory', '4194304'), 2, /^virtstrat: --memory: the guest kernel is laid out for 8388608 bytes .* --memory applies to bare assembly files/);
   });
 
   it('bench --out where no folder can be created: the run fails at the end with one message, nothing half-written', async () => {

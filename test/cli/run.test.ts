@@ -135,6 +135,32 @@ describe('workloads from the command line', () => {
     expect(r.err).toMatch(/modeled cycles \(p4-2006\): \d+ \(the reference run: bare metal\)/);
     expect(r.err).not.toMatch(/fidelity/);
   });
+  it('--kernel runs a user program of your own on the guest kernel, under any engine (paravirt included)', async () => {
+    const mine = file(
+      'mine.s',
+      [
+        '        .align 4',
+        'user_tasks:',
+        '        .word greet, 7, greet, 8',
+        '        .word 0',
+        'greet:  mov  r2, r1',
+        '        li   r1, msg',
+        '        call print_labeled',
+        '        movi r1, SCALE',
+        '        call exit',
+        'msg:    .asciz "task argument "',
+        '',
+      ].join('\n'),
+    );
+    for (const engine of ['native', 'paravirt', 'vtx']) {
+      const r = await cli('run', mine, '--kernel', '--engine', engine, '--scale', '3', '--json');
+      expect(r.code, r.err).toBe(0);
+      const j = JSON.parse(r.out);
+      // Two tasks in turn, each printing its argument; the last to exit powers the machine off with SCALE.
+      expect([j.console, j.exitCode, j.fidelity.verdict, j.outputCorrect, j.check]).toEqual(['task argument 7\ntask argument 8\n', 3, 'exact', null, undefined]);
+    }
+    expect((await cli('run', 'sieve', '--kernel')).err).toMatch(/--kernel: 'sieve' is a workload, which runs on the guest kernel already/);
+  });
   it('an unknown workload lists the valid ones', async () => {
     const r = await cli('run', 'nosuch');
     expect(r.code).toBe(2);
