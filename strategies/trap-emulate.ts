@@ -12,7 +12,8 @@
  */
 import { withRecycledMemory } from '../src/hw/memory.js';
 import { CR_CTRL, CR_PTBR, FRAME_SIZE, SP, VEC_PAGE_FAULT, VEC_PRIVILEGE, VEC_SYSCALL, vectorName } from '../src/isa/arch.js';
-import { opcodeOf } from '../src/isa/table.js';
+import { fieldRd, fieldRs, immOf } from '../src/isa/encoding.js';
+import { INSTRUCTIONS, opcodeOf } from '../src/isa/table.js';
 import { ACCESS_WRITE, VEC_MACHINE_CHECK } from '../src/hw/mmu.js';
 import { DeprivilegedVmm } from '../src/vmm/deprivileged.js';
 import { accessOf, ShadowPaging } from '../src/vmm/shadow.js';
@@ -23,7 +24,8 @@ const OP_INVLPG = opcodeOf('invlpg');
 const OP_STW = opcodeOf('stw');
 const OP_STB = opcodeOf('stb');
 /** Instructions that store one word at sp - 4. */
-const PUSHING = new Set(['push', 'pushf', 'call', 'callr'].map(opcodeOf));
+/** Instructions that store a word below sp without naming it (the table's stack effects). */
+const PUSHING = new Set(INSTRUCTIONS.filter((d) => d.stack === 'push').map((d) => d.opcode));
 
 /** The trap-and-emulate VMM; also the base of engines that trap the same way for some code (dbt). */
 export class TrapAndEmulateVmm extends DeprivilegedVmm {
@@ -48,7 +50,7 @@ export class TrapAndEmulateVmm extends DeprivilegedVmm {
     const op = word >>> 24;
     const vm = this.vm;
     let va: number;
-    if (op === OP_STW || op === OP_STB) va = (vm.cpu.regs[(word >>> 16) & 15] + ((word << 16) >> 16)) | 0;
+    if (op === OP_STW || op === OP_STB) va = (vm.cpu.regs[fieldRs(word)] + immOf(word, 's16')) | 0;
     else if (PUSHING.has(op)) va = (vm.cpu.regs[SP] - 4) | 0;
     else return;
     const pa = vm.mmu.translate(va, ACCESS_WRITE, vm.cpu.mode, true);
@@ -60,13 +62,13 @@ export class TrapAndEmulateVmm extends DeprivilegedVmm {
     const op = word >>> 24;
     if (op === OP_MTCR) {
       // A new page-table base or a paging switch: switch shadows (tracing kept the cached ones valid).
-      const cr = (word >>> 20) & 15;
+      const cr = fieldRd(word);
       if (cr === CR_PTBR || cr === CR_CTRL) {
         this.shadow.baseChanged();
         this.reloadPageTables();
       }
     } else if (op === OP_INVLPG) {
-      this.shadow.invalidate(this.vm.cpu.regs[(word >>> 16) & 15]);
+      this.shadow.invalidate(this.vm.cpu.regs[fieldRs(word)]);
     } else if (this.tracedStore >= 0) {
       this.shadow.tracedWrite(this.tracedStore);
       this.tracedStore = -1;

@@ -123,6 +123,11 @@ export interface InsnDef {
   readonly sensitive?: Sensitivity;
   /** Ends a basic block: changes control flow, or changes state the translator specializes on. */
   readonly endsBlock?: boolean;
+  /**
+   * Moves the stack pointer by one word without naming it: `push` stores below sp (sp -= 4), `pop` loads at sp
+   * (sp += 4). (VMMs that emulate an instruction need to know it touches the stack; iret's frame is not one word.)
+   */
+  readonly stack?: 'push' | 'pop';
   readonly summary: string;
   readonly exec: (e: Emit) => string;
 }
@@ -341,6 +346,7 @@ export const INSTRUCTIONS: readonly InsnDef[] = [
     opcode: 0x2c,
     operands: ['rs'],
     privileged: 'never',
+    stack: 'push',
     summary: 'sp -= 4; word at [sp] = rs (the value of rs before the decrement)',
     exec: (e) => e.push(e.r('rs')),
   },
@@ -349,6 +355,7 @@ export const INSTRUCTIONS: readonly InsnDef[] = [
     opcode: 0x2d,
     operands: ['rd'],
     privileged: 'never',
+    stack: 'pop',
     summary: 'rd = word at [sp]; sp += 4 (pop sp loads the popped value)',
     exec: (e) => e.pop('rd'),
   },
@@ -371,6 +378,7 @@ export const INSTRUCTIONS: readonly InsnDef[] = [
     imm: 'off24',
     privileged: 'never',
     endsBlock: true,
+    stack: 'push',
     summary: 'push address of next instruction; pc = target',
     exec: (e) => `${e.push(e.next)} ${e.jump(e.target)}`,
   },
@@ -380,6 +388,7 @@ export const INSTRUCTIONS: readonly InsnDef[] = [
     operands: [],
     privileged: 'never',
     endsBlock: true,
+    stack: 'pop',
     summary: 'pc = pop',
     exec: (e) => `${e.pop('t')} ${e.jump('t')}`,
   },
@@ -398,6 +407,7 @@ export const INSTRUCTIONS: readonly InsnDef[] = [
     operands: ['rs'],
     privileged: 'never',
     endsBlock: true,
+    stack: 'push',
     summary: 'push address of next instruction; pc = rs (the value before the push)',
     exec: (e) => `t = ${e.r('rs')}; ${e.push(e.next)} ${e.jump('t')}`,
   },
@@ -481,6 +491,7 @@ export const INSTRUCTIONS: readonly InsnDef[] = [
     operands: [],
     privileged: 'classic',
     sensitive: { behaviour: 'pushes the real IF, revealing the processor state' },
+    stack: 'push',
     summary: 'push FLAGS (condition flags and the real IF)',
     exec: (e) => `${e.push(e.flags())} if (${e.mode} !== ${MODE_SUPERVISOR}) { ${e.audit('0')} }`,
   },
@@ -494,6 +505,7 @@ export const INSTRUCTIONS: readonly InsnDef[] = [
       behaviour: 'in user mode silently leaves IF unchanged instead of trapping',
     },
     endsBlock: true,
+    stack: 'pop',
     summary: 'pop FLAGS; the IF bit is written in supervisor mode and silently ignored in user mode',
     exec: (e) =>
       `${e.pop('t')} ${e.setConditionFlags('t')} ` +

@@ -106,7 +106,8 @@ import {
 } from '../hw/vmcs.js';
 import { deliverException } from '../hw/system.js';
 import { Vmx } from '../hw/vmx.js';
-import { opcodeOf } from '../isa/table.js';
+import { fieldRd, fieldRs } from '../isa/encoding.js';
+import { INSTRUCTIONS } from '../isa/table.js';
 import { Counters } from '../metrics/counters.js';
 import type { EngineOptionValue, EngineOutcome, RunSpec, TraceEvent, TraceSink } from '../../strategies/engine.js';
 import { countHardwareDeliveries, machineOutcome } from '../run/outcome.js';
@@ -129,8 +130,8 @@ export interface VtxOptions {
 
 export const DEFAULT_VTX_OPTIONS: VtxOptions = { hltExiting: true, tprShadow: true, ioBitmap: false, nestedPaging: false };
 
-/** Instructions that use the stack pointer without naming it. */
-const STACK_OPCODES = new Set(['push', 'pop', 'pushf', 'popf', 'call', 'callr', 'ret'].map(opcodeOf));
+/** Instructions that use the stack pointer without naming it (the table's stack effects). */
+const STACK_OPCODES = new Set(INSTRUCTIONS.filter((d) => d.stack !== undefined).map((d) => d.opcode));
 
 /** The ports the virtual devices decode: with I/O bitmaps these are the ones that exit. */
 const DEVICE_PORTS: readonly number[] = [
@@ -513,7 +514,7 @@ export class VtxVmm {
     const word = this.guestWord(rip);
     // The stack pointer is in the VMCS: read it only when the instruction names r15 or uses the stack (a push
     // or call whose store hit a traced page table).
-    const usesSp = word !== null && (STACK_OPCODES.has(word >>> 24) || ((word >>> 20) & 15) === SP || ((word >>> 16) & 15) === SP);
+    const usesSp = word !== null && (STACK_OPCODES.has(word >>> 24) || fieldRd(word) === SP || fieldRs(word) === SP);
     s.regs.set(phys.cpu.regs.subarray(0, SP));
     if (usesSp) s.regs[SP] = f.read(VMCS.GUEST_RSP) | 0;
     const sp = s.regs[SP];
