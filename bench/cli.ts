@@ -15,6 +15,7 @@ import { ISA_VARIANTS, type IsaVariant } from '../src/isa/arch.js';
 import { assembleFile, formatError, type AssembleResult } from '../src/asm/index.js';
 import { disassemble } from '../src/isa/disasm.js';
 import { interpreterSource } from '../src/hw/interp.js';
+import { constantsInclude } from '../src/isa/constants-inc.js';
 import { DEFAULT_BUDGET } from '../src/run/reference.js';
 import { ADAMS_AGESEN_2006, cyclesPerOperation, PAPER_WORKLOADS } from '../src/run/per-op.js';
 import { BENCH_FLAGS, benchPlan, DEFAULT_OUT, runBench } from './bench.js';
@@ -522,12 +523,16 @@ export const COMMANDS: Record<string, Command> = {
     },
   },
   gen: {
-    usage: 'virtstrat gen interpreter [--isa default|classic]',
-    summary: 'Print generated code: the interpreter produced from the instruction table.',
+    usage: 'virtstrat gen interpreter|constants [--isa default|classic]',
+    summary: 'Print generated code: the interpreter produced from the instruction table, or the constants include file.',
     flags: { isa: RUN_FLAGS.isa, ...HELP_FLAG },
     run(args, io) {
       const what = args.positionals[0];
-      if (what !== 'interpreter') throw new UsageError(`gen: what to generate? Valid values: interpreter`);
+      if (what === 'constants') {
+        io.out(constantsInclude());
+        return 0;
+      }
+      if (what !== 'interpreter') throw new UsageError(`gen: what to generate? Valid values: interpreter, constants`);
       const isa = choice('isa', args.values.isa as string | undefined, ISA_VARIANTS, 'default');
       io.out(`${interpreterSource(isa)}\n`);
       return 0;

@@ -6,6 +6,9 @@
  */
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
+import { assemble, formatError } from '../../src/asm/index.js';
+import { FLAG_IF, PORT_POWER, PTE_FRAME_MASK, VEC_PAGE_FAULT } from '../../src/isa/arch.js';
+import { constantsInclude } from '../../src/isa/constants-inc.js';
 import { declaredClass, INSTRUCTIONS } from '../../src/isa/table.js';
 
 const doc = readFileSync(new URL('../../docs/isa.md', import.meta.url), 'utf8');
@@ -64,5 +67,17 @@ describe('docs/isa.md documents exactly the instruction table', () => {
         expect(r.cls!.replace(/\*/g, ''), name).toBe(words[declaredClass(d, 'default')]);
       }
     }
+  });
+});
+
+describe('workloads/lib/vs32.inc, the constants include file for bare-metal programs', () => {
+  it('is exactly what `virtstrat gen constants` generates from src/isa/arch.ts', () => {
+    expect(readFileSync(new URL('../../workloads/lib/vs32.inc', import.meta.url), 'utf8')).toBe(constantsInclude());
+  });
+
+  it('assembles, and its symbols have the hardware values', () => {
+    const r = assemble('        .include "vs32.inc"\n        .word PORT_POWER, VEC_PAGE_FAULT, FLAG_IF, PTE_FRAME_MASK\n', 'workloads/lib/probe.s', {});
+    if (!r.ok) throw new Error(r.errors.map(formatError).join('\n'));
+    expect(Array.from(new Uint32Array(r.image.buffer, r.image.byteOffset, 4))).toEqual([PORT_POWER, VEC_PAGE_FAULT, FLAG_IF, PTE_FRAME_MASK >>> 0]);
   });
 });
