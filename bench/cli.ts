@@ -12,7 +12,7 @@
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { resolve as resolvePath } from 'node:path';
 import { ISA_VARIANTS, type IsaVariant } from '../src/isa/arch.js';
-import { assembleFile, formatError, type AssembleResult } from '../src/asm/index.js';
+import { assembleFile, formatError, type AsmError, type AssembleResult } from '../src/asm/index.js';
 import { disassemble } from '../src/isa/disasm.js';
 import { interpreterSource } from '../src/hw/interp.js';
 import { constantsInclude } from '../src/isa/constants-inc.js';
@@ -92,11 +92,21 @@ function oneFile(command: string, args: Parsed): string {
 }
 
 /** Assemble a file; on errors print all of them and fail. */
+/** A file that does not assemble: the errors, for `run --json` to report as data too. */
+class AssemblyFailed extends RunError {
+  constructor(
+    message: string,
+    readonly errors: readonly AsmError[],
+  ) {
+    super(message);
+  }
+}
+
 function assembleOrFail(path: string, defines: Record<string, number>, io: Io): AssembleResult {
   const r = assembleFile(path, { defines });
   if (!r.ok) {
     for (const e of r.errors) io.err(`${formatError(e)}\n`);
-    throw new RunError(`${r.errors.length} error${r.errors.length === 1 ? '' : 's'} in ${path}`);
+    throw new AssemblyFailed(`${r.errors.length} error${r.errors.length === 1 ? '' : 's'} in ${path}`, r.errors);
   }
   return r;
 }
@@ -326,7 +336,16 @@ function runCommand(args: Parsed, io: Io): number {
   const memoryBytes = positiveInt('memory', v.memory as string | undefined, DEFAULT_MEMORY_BYTES, MAX_MEMORY_BYTES);
   if (memoryBytes % 4096 !== 0) throw new UsageError(`--memory: '${String(v.memory)}' is not a whole number of 4096-byte pages`);
   const json = v.json === true;
-  const guest = resolveGuest(arg, v, io);
+  let guest: Guest;
+  try {
+    guest = resolveGuest(arg, v, io);
+  } catch (err) {
+    // With --json, a program that does not assemble is still a JSON answer on stdout (and exit status 1).
+    if (json && err instanceof AssemblyFailed) {
+      io.out(`${JSON.stringify({ status: 'assembly-failed', message: err.message, errors: err.errors }, null, 2)}\n`);
+    }
+    throw err;
+  }
   if (v.lockstep === true) return runLockstep(engine, guest, isa, { budget, memoryBytes, options, json }, io);
   const traced: TraceEvent[] = [];
   const trace = v.trace === true ? (e: TraceEvent) => (json ? traced.push(e) : io.out(`${formatTrace(e)}\n`)) : null;

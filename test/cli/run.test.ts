@@ -161,6 +161,18 @@ describe('workloads from the command line', () => {
     }
     expect((await cli('run', 'sieve', '--kernel')).err).toMatch(/--kernel: 'sieve' is a workload, which runs on the guest kernel already/);
   });
+  it('--json: a file that does not assemble is a JSON answer too, with every error and its position (exit 1)', async () => {
+    const bad = file('bad.s', '  frob r1\n  add r1, r2\n');
+    const r = await cli('run', bad, '--json');
+    expect(r.code).toBe(1);
+    const j = JSON.parse(r.out);
+    expect(j.status).toBe('assembly-failed');
+    expect(j.errors.map((e: { line: number; column: number }) => [e.line, e.column])).toEqual([
+      [1, 3],
+      [2, 13],
+    ]);
+    expect(r.err).toMatch(/bad\.s:1:3: error: unknown instruction 'frob'/);
+  });
   it('an unknown workload lists the valid ones', async () => {
     const r = await cli('run', 'nosuch');
     expect(r.code).toBe(2);
